@@ -1,0 +1,82 @@
+# Thoth's front door. Every target that needs the virtualenv creates it when missing,
+# so `make demo` and `make test` work on a fresh clone with only python3 (>= 3.11).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# Never let uv fetch an interpreter: the machine's python3 is the one we use.
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+STAMP := $(VENV)/.thoth-installed
+INTEGRATIONS := langchain langgraph openai anthropic autogen agentchat openai-agents mcp pydantic-ai claude-agent-sdk crewai
+SERVE_ARGS ?= --insecure-dev
+
+.PHONY: help install regen check-generated lint test test-integrations test-all bench bench-smoke demo serve lock clean
+
+help:
+	@echo "make demo               run a governed agent against the built-in local enforcer"
+	@echo "make test               run the test suite (core, contract, server, end-to-end)"
+	@echo "make test-integrations  run each framework's tests in its own virtualenv (.venvs/)"
+	@echo "make install | regen | check-generated | lint | bench | serve | lock"
+
+$(BIN)/uv:
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Thoth needs Python >= 3.11, found %d.%d: run make PYTHON=python3.11 ..." % v[:2])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(BIN)/uv pyproject.toml requirements/dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python -c requirements/dev.lock -e ".[dev,server,bench]"
+	touch $@
+
+install: $(STAMP)
+
+regen: $(STAMP)
+	$(BIN)/python openapi/regen.py
+
+check-generated: $(STAMP)
+	$(BIN)/python openapi/regen.py --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Framework pins conflict, so each framework gets its own virtualenv from its lock file.
+test-integrations: $(BIN)/uv
+	@for fw in $(or $(FRAMEWORKS),$(INTEGRATIONS)); do \
+	  $(MAKE) --no-print-directory test-integration-$$fw || exit 1; \
+	done
+
+test-integration-%: $(BIN)/uv
+	@test -f requirements/$*.lock || { echo "no requirements/$*.lock: run make lock"; exit 1; }
+	@echo "== integration: $*"
+	@test -x .venvs/$*/bin/python || $(BIN)/uv venv -q --python $(PYTHON) .venvs/$*
+	$(BIN)/uv pip install -q --python .venvs/$*/bin/python -c requirements/$*.lock -e ".[dev,server,$*]"
+	.venvs/$*/bin/python -m pytest -q -p no:cacheprovider tests/integrations/test_$(subst -,_,$*).py
+
+test-all: test test-integrations
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks --smoke
+
+demo: $(STAMP)
+	$(BIN)/python examples/run_demo.py
+
+serve: $(STAMP)
+	$(BIN)/thoth serve $(SERVE_ARGS)
+
+# Re-resolve every lock file (needs the package index).
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra bench -o requirements/dev.lock
+	@for fw in $(INTEGRATIONS); do \
+	  $(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra $$fw -o requirements/$$fw.lock || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) .venvs .mypy_cache .pytest_cache .ruff_cache dist build

@@ -1,0 +1,202 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.hold_status import HoldStatus
+from ...types import Response
+
+
+def _get_kwargs(
+    hold_token: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/enforce/hold/{hold_token}".format(
+            hold_token=quote(str(hold_token), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | HoldStatus | None:
+    if response.status_code == 200:
+        response_200 = HoldStatus.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | HoldStatus]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    hold_token: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Error | HoldStatus]:
+    """Read the state of a step-up hold
+
+     `resolved: false` means still pending; poll again after `Retry-After`
+    seconds when the header is present. Older servers answered with a
+    decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    Args:
+        hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | HoldStatus]
+    """
+
+    kwargs = _get_kwargs(
+        hold_token=hold_token,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    hold_token: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Error | HoldStatus | None:
+    """Read the state of a step-up hold
+
+     `resolved: false` means still pending; poll again after `Retry-After`
+    seconds when the header is present. Older servers answered with a
+    decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    Args:
+        hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | HoldStatus
+    """
+
+    return sync_detailed(
+        hold_token=hold_token,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    hold_token: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Error | HoldStatus]:
+    """Read the state of a step-up hold
+
+     `resolved: false` means still pending; poll again after `Retry-After`
+    seconds when the header is present. Older servers answered with a
+    decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    Args:
+        hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | HoldStatus]
+    """
+
+    kwargs = _get_kwargs(
+        hold_token=hold_token,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    hold_token: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Error | HoldStatus | None:
+    """Read the state of a step-up hold
+
+     `resolved: false` means still pending; poll again after `Retry-After`
+    seconds when the header is present. Older servers answered with a
+    decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    Args:
+        hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | HoldStatus
+    """
+
+    return (
+        await asyncio_detailed(
+            hold_token=hold_token,
+            client=client,
+        )
+    ).parsed

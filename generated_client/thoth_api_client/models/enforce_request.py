@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.enforcement_mode import EnforcementMode
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.enforce_request_tool_args import EnforceRequestToolArgs
+
+
+T = TypeVar("T", bound="EnforceRequest")
+
+
+@_attrs_define
+class EnforceRequest:
+    """
+    Example:
+        {'agent_id': 'billing-agent', 'tenant_id': 'acme-corp', 'tool_name': 'read_file', 'session_id':
+            '7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d'}
+
+    Attributes:
+        agent_id (str):  Example: acme-corp.
+        tenant_id (str):  Example: acme-corp.
+        tool_name (str):  Example: send_email.
+        session_id (str):  Example: acme-corp.
+        user_id (str | Unset):  Default: 'system'.
+        session_tool_calls (list[str] | Unset): Tool names already called in this session, the pending one last.
+        approved_scope (list[str] | Unset):
+        enforcement_mode (EnforcementMode | Unset):  Example: progressive.
+        environment (str | Unset):  Default: 'prod'.
+        enforcement_trace_id (str | Unset): Defaults to the session id.
+        tool_args (EnforceRequestToolArgs | Unset): The call's arguments, as the tool will receive them.
+        session_intent (str | Unset):
+        purpose (str | Unset):
+        data_classification (str | Unset):
+        task_context (str | Unset):
+        action_attestation_id (str | Unset): One fresh id per call.
+    """
+
+    agent_id: str
+    tenant_id: str
+    tool_name: str
+    session_id: str
+    user_id: str | Unset = "system"
+    session_tool_calls: list[str] | Unset = UNSET
+    approved_scope: list[str] | Unset = UNSET
+    enforcement_mode: EnforcementMode | Unset = UNSET
+    environment: str | Unset = "prod"
+    enforcement_trace_id: str | Unset = UNSET
+    tool_args: EnforceRequestToolArgs | Unset = UNSET
+    session_intent: str | Unset = UNSET
+    purpose: str | Unset = UNSET
+    data_classification: str | Unset = UNSET
+    task_context: str | Unset = UNSET
+    action_attestation_id: str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        agent_id = self.agent_id
+
+        tenant_id = self.tenant_id
+
+        tool_name = self.tool_name
+
+        session_id = self.session_id
+
+        user_id = self.user_id
+
+        session_tool_calls: list[str] | Unset = UNSET
+        if not isinstance(self.session_tool_calls, Unset):
+            session_tool_calls = self.session_tool_calls
+
+        approved_scope: list[str] | Unset = UNSET
+        if not isinstance(self.approved_scope, Unset):
+            approved_scope = self.approved_scope
+
+        enforcement_mode: str | Unset = UNSET
+        if not isinstance(self.enforcement_mode, Unset):
+            enforcement_mode = self.enforcement_mode.value
+
+        environment = self.environment
+
+        enforcement_trace_id = self.enforcement_trace_id
+
+        tool_args: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.tool_args, Unset):
+            tool_args = self.tool_args.to_dict()
+
+        session_intent = self.session_intent
+
+        purpose = self.purpose
+
+        data_classification = self.data_classification
+
+        task_context = self.task_context
+
+        action_attestation_id = self.action_attestation_id
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "agent_id": agent_id,
+                "tenant_id": tenant_id,
+                "tool_name": tool_name,
+                "session_id": session_id,
+            }
+        )
+        if user_id is not UNSET:
+            field_dict["user_id"] = user_id
+        if session_tool_calls is not UNSET:
+            field_dict["session_tool_calls"] = session_tool_calls
+        if approved_scope is not UNSET:
+            field_dict["approved_scope"] = approved_scope
+        if enforcement_mode is not UNSET:
+            field_dict["enforcement_mode"] = enforcement_mode
+        if environment is not UNSET:
+            field_dict["environment"] = environment
+        if enforcement_trace_id is not UNSET:
+            field_dict["enforcement_trace_id"] = enforcement_trace_id
+        if tool_args is not UNSET:
+            field_dict["tool_args"] = tool_args
+        if session_intent is not UNSET:
+            field_dict["session_intent"] = session_intent
+        if purpose is not UNSET:
+            field_dict["purpose"] = purpose
+        if data_classification is not UNSET:
+            field_dict["data_classification"] = data_classification
+        if task_context is not UNSET:
+            field_dict["task_context"] = task_context
+        if action_attestation_id is not UNSET:
+            field_dict["action_attestation_id"] = action_attestation_id
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.enforce_request_tool_args import EnforceRequestToolArgs  # noqa: PLC0415
+
+        d = dict(src_dict)
+        agent_id = d.pop("agent_id")
+
+        tenant_id = d.pop("tenant_id")
+
+        tool_name = d.pop("tool_name")
+
+        session_id = d.pop("session_id")
+
+        user_id = d.pop("user_id", UNSET)
+
+        session_tool_calls = cast(list[str], d.pop("session_tool_calls", UNSET))
+
+        approved_scope = cast(list[str], d.pop("approved_scope", UNSET))
+
+        _enforcement_mode = d.pop("enforcement_mode", UNSET)
+        enforcement_mode: EnforcementMode | Unset
+        if isinstance(_enforcement_mode, Unset):
+            enforcement_mode = UNSET
+        else:
+            enforcement_mode = EnforcementMode(_enforcement_mode)
+
+        environment = d.pop("environment", UNSET)
+
+        enforcement_trace_id = d.pop("enforcement_trace_id", UNSET)
+
+        _tool_args = d.pop("tool_args", UNSET)
+        tool_args: EnforceRequestToolArgs | Unset
+        if isinstance(_tool_args, Unset):
+            tool_args = UNSET
+        else:
+            tool_args = EnforceRequestToolArgs.from_dict(_tool_args)
+
+        session_intent = d.pop("session_intent", UNSET)
+
+        purpose = d.pop("purpose", UNSET)
+
+        data_classification = d.pop("data_classification", UNSET)
+
+        task_context = d.pop("task_context", UNSET)
+
+        action_attestation_id = d.pop("action_attestation_id", UNSET)
+
+        enforce_request = cls(
+            agent_id=agent_id,
+            tenant_id=tenant_id,
+            tool_name=tool_name,
+            session_id=session_id,
+            user_id=user_id,
+            session_tool_calls=session_tool_calls,
+            approved_scope=approved_scope,
+            enforcement_mode=enforcement_mode,
+            environment=environment,
+            enforcement_trace_id=enforcement_trace_id,
+            tool_args=tool_args,
+            session_intent=session_intent,
+            purpose=purpose,
+            data_classification=data_classification,
+            task_context=task_context,
+            action_attestation_id=action_attestation_id,
+        )
+
+        return enforce_request

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="IngestResult")
+
+
+@_attrs_define
+class IngestResult:
+    """
+    Example:
+        {'accepted': 10, 'duplicates': 0, 'chain_breaks': 0}
+
+    Attributes:
+        accepted (int): Events newly stored.
+        duplicates (int | Unset): Events already stored under the same event_id.
+        chain_breaks (int | Unset): Events whose hash chain did not verify (stored and flagged).
+    """
+
+    accepted: int
+    duplicates: int | Unset = UNSET
+    chain_breaks: int | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        accepted = self.accepted
+
+        duplicates = self.duplicates
+
+        chain_breaks = self.chain_breaks
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "accepted": accepted,
+            }
+        )
+        if duplicates is not UNSET:
+            field_dict["duplicates"] = duplicates
+        if chain_breaks is not UNSET:
+            field_dict["chain_breaks"] = chain_breaks
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        accepted = d.pop("accepted")
+
+        duplicates = d.pop("duplicates", UNSET)
+
+        chain_breaks = d.pop("chain_breaks", UNSET)
+
+        ingest_result = cls(
+            accepted=accepted,
+            duplicates=duplicates,
+            chain_breaks=chain_breaks,
+        )
+
+        ingest_result.additional_properties = d
+        return ingest_result
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
