@@ -1,5 +1,67 @@
-"""Thoth: a policy check in front of every tool call an AI agent makes."""
+"""Thoth: a policy check in front of every tool call an AI agent makes.
 
+    import thoth
+
+    agent = thoth.instrument(agent, agent_id="research-agent", approved_scope=["search"],
+                             tenant_id="acme-corp", enforcement="block")
+
+Every governed call is sent to the enforcer (``POST /v1/enforce``), which allows,
+blocks, holds for a human (STEP_UP), rewrites the arguments (MODIFY) or defers it.
+Audit events go to ``POST /v1/events/batch`` in the background. When the enforcer
+cannot be reached or answers nonsense, the tool does not run (fail closed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thoth._instrument import instrument, instrument_anthropic, instrument_openai
 from thoth._version import __version__
+from thoth.client import ThothClient
+from thoth.emitter import all_delivery_stats, close_all, flush_all
+from thoth.errors import ThothConfigError, ThothError, ThothPolicyViolation, refusal_text
+from thoth.models import EnforcementMode, ThothConfig
+from thoth.session import SessionContext, get_current_session
+from thoth.tracer import Permit, Tracer
 
-__all__ = ["__version__"]
+__all__ = [
+    "EnforcementMode",
+    "Permit",
+    "SessionContext",
+    "ThothClient",
+    "ThothConfig",
+    "ThothConfigError",
+    "ThothError",
+    "ThothPolicyViolation",
+    "Tracer",
+    "__version__",
+    "close",
+    "delivery_stats",
+    "flush",
+    "get_current_session",
+    "instrument",
+    "instrument_anthropic",
+    "instrument_openai",
+    "refusal_text",
+]
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait up to ``timeout`` seconds for every queued audit event to be delivered."""
+    return flush_all(timeout)
+
+
+def close(timeout: float = 5.0) -> bool:
+    """Flush, then stop the background senders (they restart if more events come)."""
+    return close_all(timeout)
+
+
+def delivery_stats() -> dict[str, Any]:
+    """Event delivery counts across endpoints: enqueued, sent, retried, dropped by reason, pending."""
+    per_endpoint = all_delivery_stats()
+    dropped: dict[str, int] = {}
+    for stats in per_endpoint:
+        for reason, count in stats["dropped"].items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    totals = {key: sum(s[key] for s in per_endpoint) for key in ("enqueued", "sent", "retried", "pending")}
+    return {**totals, "dropped": dropped, "dropped_total": sum(dropped.values()), "endpoints": per_endpoint}

@@ -1,0 +1,213 @@
+"""``instrument()`` and friends: validate the configuration, build the parts, govern the tools."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from thoth.emitter import HttpEmitter
+from thoth.enforcer_client import EnforcerClient, transport_for
+from thoth.errors import ThothConfigError
+from thoth.models import EnforcementMode, ThothConfig
+from thoth.session import _CURRENT_SESSION, SessionContext
+from thoth.step_up import StepUpClient
+from thoth.tracer import Tracer
+
+__all__ = ["build_tracer", "instrument", "instrument_anthropic", "instrument_openai"]
+
+_MODES = ", ".join(m.value for m in EnforcementMode)
+
+
+def _config_error(exc: ValidationError) -> ThothConfigError:
+    # include_input=False: a bad value may be the API key itself.
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "config"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown option (check its spelling)")
+        else:
+            problems.append(f"{where}: {error['msg']}")
+    return ThothConfigError("invalid Thoth configuration: " + "; ".join(problems))
+
+
+def make_config(
+    *,
+    agent_id: str,
+    approved_scope: Any,
+    tenant_id: str | None,
+    user_id: str,
+    enforcement: str | EnforcementMode,
+    api_key: str | None,
+    api_url: str | None,
+    **options: Any,
+) -> ThothConfig:
+    """A validated ThothConfig, or a ThothConfigError that says what to fix."""
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise ThothConfigError(
+            "agent_id must be a non-empty string naming this agent, e.g. agent_id='billing-agent'"
+        )
+    mode = enforcement.value if isinstance(enforcement, EnforcementMode) else str(enforcement).strip().lower()
+    if mode not in {m.value for m in EnforcementMode}:
+        raise ThothConfigError(f"unknown enforcement mode {enforcement!r}: use one of {_MODES}")
+    tenant = tenant_id or os.environ.get("THOTH_TENANT_ID")
+    if not tenant:
+        raise ThothConfigError("tenant_id is required: pass tenant_id=... or set THOTH_TENANT_ID")
+    if isinstance(approved_scope, str) or not isinstance(approved_scope, list | tuple | set | frozenset):
+        raise ThothConfigError("approved_scope must be a list of tool names, e.g. ['read_file', 'search']")
+    try:
+        config = ThothConfig(
+            agent_id=agent_id,
+            approved_scope=list(approved_scope),
+            tenant_id=tenant,
+            user_id=user_id,
+            enforcement=EnforcementMode(mode),
+            api_key=api_key,
+            api_url=api_url,
+            **options,
+        )
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    _ = config.resolved_api_url  # raises ThothConfigError for a missing or unsafe URL
+    return config
+
+
+def build_tracer(config: ThothConfig, session_id: str | None = None) -> Tracer:
+    """The parts for one agent, sharing the process-wide pool and event sender for the endpoint."""
+    transport = transport_for(config)
+    session = SessionContext(config, session_id=session_id)
+    _CURRENT_SESSION.set(session)
+    emitter = HttpEmitter(
+        config.resolved_api_url,
+        config.resolved_api_key,
+        batch_size=config.event_batch_size,
+        max_events=config.event_buffer_max_events,
+        max_bytes=config.event_buffer_max_bytes,
+        transport=transport,
+    )
+    return Tracer(
+        config=config,
+        session=session,
+        emitter=emitter,
+        enforcer=EnforcerClient(config, transport=transport),
+        step_up=StepUpClient(config, transport=transport),
+    )
+
+
+def _tracer(
+    agent_id: str,
+    approved_scope: Any,
+    tenant_id: str | None,
+    user_id: str,
+    enforcement: str,
+    api_key: str | None,
+    api_url: str | None,
+    session_id: str | None,
+    options: dict[str, Any],
+) -> Tracer:
+    config = make_config(
+        agent_id=agent_id,
+        approved_scope=approved_scope,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        enforcement=enforcement,
+        api_key=api_key,
+        api_url=api_url,
+        **options,
+    )
+    return build_tracer(config, session_id)
+
+
+def instrument(
+    agent: Any,
+    *,
+    agent_id: str,
+    approved_scope: list[str],
+    tenant_id: str | None = None,
+    user_id: str = "system",
+    enforcement: str = "progressive",
+    api_key: str | None = None,
+    api_url: str | None = None,
+    session_id: str | None = None,
+    **options: Any,
+) -> Any:
+    """Govern every tool of ``agent`` in place and return the same object.
+
+    ``agent`` may be an object of a supported framework (LangChain, LangGraph,
+    CrewAI, AutoGen, OpenAI Agents, MCP, pydantic-ai, ...), any object with a
+    ``.tools`` list, a list of tools, or a dict of callables.
+
+    ``api_key`` defaults to ``THOTH_API_KEY``; ``THOTH_API_URL`` overrides
+    ``api_url``; ``tenant_id`` defaults to ``THOTH_TENANT_ID``. Further keyword
+    options are :class:`~thoth.models.ThothConfig` fields (``on_block="return"``,
+    ``step_up_timeout_minutes``, ``event_content="none"``, ...).
+
+    Raises:
+        ThothConfigError: the configuration cannot work; the message says what to fix.
+    """
+    tracer = _tracer(
+        agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
+    )
+    from thoth.integrations import instrument_object
+
+    return instrument_object(agent, tracer)
+
+
+def _instrument_dict(
+    tool_fns: Mapping[str, Callable[..., Any]], tracer: Tracer
+) -> dict[str, Callable[..., Any]]:
+    if not isinstance(tool_fns, Mapping):
+        raise ThothConfigError(f"expected a dict of tool name -> callable, got {type(tool_fns).__name__}")
+    for name, fn in tool_fns.items():
+        if not callable(fn):
+            raise ThothConfigError(f"tool {name!r} is not callable ({type(fn).__name__})")
+    return {name: tracer.wrap_dict_tool(name, fn) for name, fn in tool_fns.items()}
+
+
+def instrument_openai(
+    tool_fns: Mapping[str, Callable[..., Any]],
+    *,
+    agent_id: str,
+    approved_scope: list[str],
+    tenant_id: str | None = None,
+    user_id: str = "system",
+    enforcement: str = "progressive",
+    api_key: str | None = None,
+    api_url: str | None = None,
+    session_id: str | None = None,
+    **options: Any,
+) -> dict[str, Callable[..., Any]]:
+    """A new dict of governed callables for an OpenAI tool-calling loop.
+
+    Each takes the parsed arguments dict of a ``tool_calls`` entry:
+    ``governed[call.function.name](json.loads(call.function.arguments))``.
+    """
+    tracer = _tracer(
+        agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
+    )
+    return _instrument_dict(tool_fns, tracer)
+
+
+def instrument_anthropic(
+    tool_fns: Mapping[str, Callable[..., Any]],
+    *,
+    agent_id: str,
+    approved_scope: list[str],
+    tenant_id: str | None = None,
+    user_id: str = "system",
+    enforcement: str = "progressive",
+    api_key: str | None = None,
+    api_url: str | None = None,
+    session_id: str | None = None,
+    **options: Any,
+) -> dict[str, Callable[..., Any]]:
+    """A new dict of governed callables for an Anthropic tool-use loop.
+
+    Each takes the ``input`` dict of a ``tool_use`` block: ``governed[block.name](block.input)``.
+    """
+    tracer = _tracer(
+        agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
+    )
+    return _instrument_dict(tool_fns, tracer)

@@ -1,0 +1,127 @@
+"""Exceptions raised by Thoth, and the text a model reads when a call is refused."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ReasonCode",
+    "ThothConfigError",
+    "ThothError",
+    "ThothPolicyViolation",
+    "refusal_text",
+]
+
+
+class ReasonCode:
+    """Machine-readable causes carried by :class:`ThothPolicyViolation`.
+
+    A policy decision uses the enforcer's own ``decision_reason_code`` when it
+    sends one; the codes below are the SDK's own, for refusals it decides itself
+    while failing closed.
+    """
+
+    POLICY_BLOCK = "policy_block"
+    DEFERRED = "deferred"
+    STEP_UP_DENIED = "step_up_denied"
+    STEP_UP_TIMEOUT = "step_up_timeout"
+    ENFORCER_UNREACHABLE = "enforcer_unreachable"
+    ENFORCER_TIMEOUT = "enforcer_timeout"
+    ENFORCER_ERROR = "enforcer_error"
+    RATE_LIMITED = "rate_limited"
+    AUTH_REJECTED = "auth_rejected"
+    REQUEST_REJECTED = "request_rejected"
+    MALFORMED_RESPONSE = "malformed_response"
+    UNKNOWN_DECISION = "unknown_decision"
+    MISSING_HOLD_TOKEN = "missing_hold_token"  # noqa: S105 - a reason code, not a secret
+
+
+class ThothError(Exception):
+    """Base class of every exception Thoth raises."""
+
+
+class ThothConfigError(ThothError, ValueError):
+    """The configuration given to ``instrument()`` (or ``ThothConfig``) cannot work.
+
+    The message says what to fix. It never contains the API key.
+    """
+
+
+class ThothPolicyViolation(ThothError):
+    """A governed tool call was refused; the tool did not run.
+
+    Attributes:
+        tool_name: the tool that was refused.
+        reason: a human-readable reason.
+        violation_id: the enforcer's reference for the violation record, if any.
+        decision: ``"BLOCK"``, ``"DEFER"`` or ``"STEP_UP"`` (denied or timed out).
+        reason_code: why, machine-readable: the enforcer's ``decision_reason_code``
+            or one of :class:`ReasonCode` when the SDK failed closed.
+        retry_after_seconds: for DEFER, when the caller may try again.
+    """
+
+    def __init__(
+        self,
+        tool_name: str,
+        reason: str,
+        violation_id: str | None = None,
+        *,
+        decision: str = "BLOCK",
+        reason_code: str | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        self.tool_name = tool_name
+        self.reason = reason
+        self.violation_id = violation_id
+        self.decision = decision
+        self.reason_code = reason_code
+        self.retry_after_seconds = retry_after_seconds
+        message = f"Thoth blocked tool '{tool_name}': {reason}"
+        if violation_id:
+            message += f" (violation_id={violation_id})"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep keyword-only fields across pickling
+        return (
+            _rebuild_violation,
+            (
+                self.tool_name,
+                self.reason,
+                self.violation_id,
+                self.decision,
+                self.reason_code,
+                self.retry_after_seconds,
+            ),
+        )
+
+
+def _rebuild_violation(
+    tool_name: str,
+    reason: str,
+    violation_id: str | None,
+    decision: str,
+    reason_code: str | None,
+    retry_after_seconds: float | None,
+) -> ThothPolicyViolation:
+    return ThothPolicyViolation(
+        tool_name,
+        reason,
+        violation_id,
+        decision=decision,
+        reason_code=reason_code,
+        retry_after_seconds=retry_after_seconds,
+    )
+
+
+def refusal_text(violation: ThothPolicyViolation) -> str:
+    """The message a model should read in place of the tool's result.
+
+    It says that the tool did not run and why, so the model can choose another
+    path rather than retrying blindly.
+    """
+    text = f"[Thoth policy] The tool '{violation.tool_name}' was not run: {violation.reason}."
+    if violation.decision == "DEFER" and violation.retry_after_seconds:
+        text += f" It may be retried in {violation.retry_after_seconds:g} seconds."
+    elif violation.decision != "DEFER":
+        text += " Do not retry it; continue without it or ask the user."
+    if violation.violation_id:
+        text += f" (violation {violation.violation_id})"
+    return text

@@ -1,0 +1,155 @@
+"""Configuration and the small value types shared across the SDK."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from thoth.errors import ThothConfigError
+
+__all__ = ["DecisionType", "EnforcementMode", "EventType", "SourceType", "ThothConfig"]
+
+
+class EnforcementMode(StrEnum):
+    """How the enforcer's answer is applied. ``observe`` never blocks."""
+
+    OBSERVE = "observe"
+    STEP_UP = "step_up"
+    BLOCK = "block"
+    PROGRESSIVE = "progressive"
+
+
+class DecisionType(StrEnum):
+    ALLOW = "ALLOW"
+    BLOCK = "BLOCK"
+    STEP_UP = "STEP_UP"
+    MODIFY = "MODIFY"
+    DEFER = "DEFER"
+
+
+class EventType(StrEnum):
+    TOOL_CALL_PRE = "TOOL_CALL_PRE"
+    TOOL_CALL_POST = "TOOL_CALL_POST"
+    TOOL_CALL_BLOCK = "TOOL_CALL_BLOCK"
+    LLM_INVOCATION = "LLM_INVOCATION"
+
+
+class SourceType(StrEnum):
+    AGENT_TOOL_CALL = "agent_tool_call"
+    AGENT_LLM_INVOCATION = "agent_llm_invocation"
+
+
+class ThothConfig(BaseModel):
+    """Everything one governed agent needs to know.
+
+    The first nine fields are those of aten-thoth 0.1.x, with the same defaults.
+    The rest tune transport, events and refusals; their defaults are safe.
+    ``api_key`` never appears in ``repr()``.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    agent_id: str
+    approved_scope: list[str]
+    tenant_id: str
+    user_id: str = "system"
+    enforcement: EnforcementMode = EnforcementMode.PROGRESSIVE
+    api_key: str | None = Field(default=None, repr=False)
+    api_url: str | None = None
+    step_up_timeout_minutes: float = Field(default=15, gt=0)
+    step_up_poll_interval_seconds: float = Field(default=5, gt=0)
+    session_intent: str | None = None
+    environment: str = "prod"
+    enforcement_trace_id: str | None = None
+
+    on_block: Literal["raise", "return"] = "raise"
+    """``raise`` ThothPolicyViolation (default), or ``return`` a refusal string the model can read."""
+    decision_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Deadline for one policy decision, retries included (not the human step-up wait)."""
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of transient enforcer failures (reset connection, 502/503/504, 429 with Retry-After)."""
+    allow_insecure_http: bool = False
+    """Allow plain http:// to a host that is not loopback (the key would travel in clear)."""
+
+    event_batch_size: int = Field(default=10, ge=1, le=1000)
+    event_buffer_max_events: int = Field(default=10_000, ge=1)
+    event_buffer_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    event_content: Literal["redacted", "none"] = "redacted"
+    """``redacted``: arguments and results, redacted and truncated; ``none``: send no content at all."""
+    max_content_chars: int = Field(default=4096, ge=64, le=65536)
+    redactor: Callable[[Any], Any] | None = Field(default=None, repr=False, exclude=True)
+    """Optional hook applied to arguments and results before the built-in redaction."""
+
+    @field_validator("agent_id", "tenant_id", "user_id", "environment")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value or not value.strip():
+            raise ValueError("must be a non-empty string")
+        return value
+
+    @field_validator("approved_scope")
+    @classmethod
+    def _scope_names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("tool names in approved_scope must be non-empty strings")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            _check_url(value, allow_insecure_http=True)  # transport security is checked on use
+        return value
+
+    @property
+    def resolved_api_url(self) -> str:
+        """The base URL for every path: ``THOTH_API_URL`` overrides ``api_url``."""
+        url = (os.environ.get("THOTH_API_URL") or self.api_url or "").strip()
+        if not url:
+            raise ThothConfigError(
+                "Thoth API URL is required: pass api_url=... or set THOTH_API_URL "
+                "(for a local enforcer: http://127.0.0.1:8787)"
+            )
+        return _check_url(url, allow_insecure_http=self.allow_insecure_http)
+
+    @property
+    def resolved_api_key(self) -> str | None:
+        """``api_key``, else ``THOTH_API_KEY``, else None (a local ``--insecure-dev`` server)."""
+        return self.api_key or os.environ.get("THOTH_API_KEY") or None
+
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, *, allow_insecure_http: bool) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ThothConfigError(
+            f"Thoth API URL {url!r} is not an http(s) URL: use e.g. https://enforce.example.com "
+            "or http://127.0.0.1:8787"
+        )
+    if parts.username or parts.password:
+        raise ThothConfigError("Thoth API URL must not carry credentials: pass api_key or set THOTH_API_KEY")
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise ThothConfigError(
+            f"Thoth API URL uses plain http to a non-loopback host ({parts.hostname}): the API key "
+            "would travel unencrypted. Use https://, or pass allow_insecure_http=True if you accept that."
+        )
+    return url.strip().rstrip("/")

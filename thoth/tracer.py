@@ -1,0 +1,442 @@
+"""The Tracer: a policy check in front of every tool call, and the audit events around it.
+
+Integrations and ``instrument()`` use three entry points:
+
+* :meth:`Tracer.wrap_tool` returns a governed callable with the same name,
+  docstring and signature (sync stays sync, async stays async).
+* :meth:`Tracer.authorize` / :meth:`Tracer.aauthorize` decide one call and return
+  a :class:`Permit` (whose ``args`` may have been rewritten by MODIFY), or raise
+  :class:`~thoth.errors.ThothPolicyViolation`. ``permit.finish(...)`` records the outcome.
+* :meth:`Tracer.wrap_dict_tool` governs a callable that is given one arguments
+  dict, as OpenAI and Anthropic tool loops do.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from thoth._decisions import EnforcementDecision
+from thoth.emitter import ContentPolicy, HttpEmitter
+from thoth.enforcer_client import EnforcerClient
+from thoth.errors import ReasonCode, ThothPolicyViolation, refusal_text
+from thoth.models import DecisionType, EnforcementMode, EventType, ThothConfig
+from thoth.session import _CURRENT_SESSION, SessionContext
+from thoth.step_up import StepUpClient
+
+if TYPE_CHECKING:
+    from thoth._decisions import HoldOutcome
+
+__all__ = ["Permit", "Tracer"]
+
+logger = logging.getLogger("thoth.tracer")
+
+F = TypeVar("F", bound=Callable[..., Any])
+_GOVERNED = "__thoth_governed__"  # set on every wrapper: (tracer, original callable)
+
+
+class Permit:
+    """Permission to run one tool call. ``args`` are the arguments to run it with."""
+
+    __slots__ = ("_done", "_started", "_tracer", "args", "call_id", "decision", "modified", "tool_name")
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        tool_name: str,
+        args: dict[str, Any],
+        call_id: str,
+        decision: EnforcementDecision | None,
+        modified: bool,
+    ) -> None:
+        self._tracer = tracer
+        self.tool_name = tool_name
+        self.args = args
+        self.call_id = call_id
+        self.decision = decision
+        self.modified = modified
+        self._started = time.perf_counter()
+        self._done = False
+
+    def __repr__(self) -> str:
+        return f"Permit(tool_name={self.tool_name!r}, call_id={self.call_id!r}, modified={self.modified})"
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Record TOOL_CALL_POST with the duration and outcome (once; later calls are ignored)."""
+        if self._done:
+            return
+        self._done = True
+        duration_ms = round((time.perf_counter() - self._started) * 1000, 3)
+        meta: dict[str, Any] = {
+            "call_id": self.call_id,
+            "duration_ms": duration_ms,
+            "outcome": "ok" if error is None else "error",
+        }
+        if error is not None:
+            meta["error_type"] = type(error).__name__
+        if self.modified:
+            meta["modified"] = True
+        self._tracer._record(
+            EventType.TOOL_CALL_POST, self.tool_name, error if error is not None else result, meta
+        )
+
+
+class Tracer:
+    """Governs tool calls for one agent configuration and session."""
+
+    def __init__(
+        self,
+        config: ThothConfig,
+        session: SessionContext,
+        emitter: HttpEmitter,
+        enforcer: EnforcerClient,
+        step_up: StepUpClient,
+    ) -> None:
+        self._config = config
+        self._session = session
+        self._emitter = emitter
+        self._enforcer = enforcer
+        self._step_up = step_up
+        self._observe = config.enforcement is EnforcementMode.OBSERVE
+        self._content = ContentPolicy(config.event_content, config.max_content_chars, config.redactor)
+
+    def __repr__(self) -> str:
+        return (
+            f"Tracer(agent_id={self._config.agent_id!r}, enforcement={self._config.enforcement.value!r}, "
+            f"session_id={self._session.session_id!r})"
+        )
+
+    @property
+    def config(self) -> ThothConfig:
+        return self._config
+
+    @property
+    def session(self) -> SessionContext:
+        return self._session
+
+    @property
+    def on_block(self) -> str:
+        """``"raise"`` or ``"return"``: how integrations should surface a refusal."""
+        return self._config.on_block
+
+    # ---- events ---------------------------------------------------------------------------
+    def _record(
+        self,
+        kind: EventType,
+        tool_name: str,
+        content: Any,
+        metadata: dict[str, Any] | None,
+        violation_id: str | None = None,
+    ) -> None:
+        config, session = self._config, self._session
+        self._emitter.record(
+            {
+                "tenant_id": config.tenant_id,
+                "agent_id": config.agent_id,
+                "session_id": session.session_id,
+                "user_id": config.user_id,
+                "event_type": kind.value,
+                "tool_name": tool_name,
+                "approved_scope": config.approved_scope,
+                "enforcement_mode": config.enforcement.value,
+                "session_tool_calls": list(session.tool_calls),
+                "violation_id": violation_id,
+            },
+            content,
+            metadata,
+            self._content,
+        )
+
+    # ---- decisions ------------------------------------------------------------------------
+    def _begin(
+        self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        call_id = call_id or uuid.uuid4().hex
+        call_args = dict(args) if args else {}
+        self._record(EventType.TOOL_CALL_PRE, tool_name, call_args, {"call_id": call_id})
+        return call_id, call_args
+
+    def _permit(
+        self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision | None
+    ) -> Permit:
+        modified = decision is not None and decision.decision is DecisionType.MODIFY
+        run_args = dict(decision.modified_args or {}) if modified and decision is not None else args
+        self._session.record_tool_call(tool_name)
+        return Permit(self, tool_name, run_args, call_id, decision, modified)
+
+    def _refuse(
+        self,
+        tool_name: str,
+        call_id: str,
+        decision: EnforcementDecision,
+        *,
+        outcome: HoldOutcome | None = None,
+    ) -> ThothPolicyViolation:
+        if outcome is not None:  # a step-up that was denied or timed out
+            violation = ThothPolicyViolation(
+                tool_name,
+                outcome.reason or "step-up request denied",
+                decision.violation_id,
+                decision="STEP_UP",
+                reason_code=outcome.reason_code or ReasonCode.STEP_UP_DENIED,
+            )
+        else:
+            violation = ThothPolicyViolation(
+                tool_name,
+                decision.reason or "blocked by Thoth policy",
+                decision.violation_id,
+                decision=decision.decision.value,
+                reason_code=decision.reason_code,
+                retry_after_seconds=decision.retry_after_seconds,
+            )
+        self._record(
+            EventType.TOOL_CALL_BLOCK,
+            tool_name,
+            {"reason": violation.reason},
+            {"call_id": call_id, "decision": violation.decision, "reason_code": violation.reason_code},
+            violation.violation_id,
+        )
+        return violation
+
+    def authorize(
+        self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
+    ) -> Permit:
+        """Decide one call (sync). Raises ThothPolicyViolation when it must not run."""
+        call_id, call_args = self._begin(tool_name, args, call_id)
+        if self._observe:  # never blocks, no enforcer round trip: the events are the audit
+            return self._permit(tool_name, call_args, call_id, None)
+        session = self._session
+        decision = self._enforcer.check(
+            tool_name, session.session_id, session.pending_calls(tool_name), call_args
+        )
+        if decision.decision is DecisionType.STEP_UP and decision.hold_token:
+            outcome = self._step_up.wait(
+                decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
+            )
+            if not outcome.approved:
+                raise self._refuse(tool_name, call_id, decision, outcome=outcome)
+            return self._permit(tool_name, call_args, call_id, decision)
+        return self._conclude(tool_name, call_args, call_id, decision)
+
+    async def aauthorize(
+        self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
+    ) -> Permit:
+        """Decide one call without blocking the event loop. Raises ThothPolicyViolation."""
+        call_id, call_args = self._begin(tool_name, args, call_id)
+        if self._observe:
+            return self._permit(tool_name, call_args, call_id, None)
+        session = self._session
+        decision = await self._enforcer.acheck(
+            tool_name, session.session_id, session.pending_calls(tool_name), call_args
+        )
+        if decision.decision is DecisionType.STEP_UP and decision.hold_token:
+            outcome = await self._step_up.await_decision(
+                decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
+            )
+            if not outcome.approved:
+                raise self._refuse(tool_name, call_id, decision, outcome=outcome)
+            return self._permit(tool_name, call_args, call_id, decision)
+        return self._conclude(tool_name, call_args, call_id, decision)
+
+    def _conclude(
+        self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision
+    ) -> Permit:
+        if decision.decision is DecisionType.ALLOW or decision.decision is DecisionType.MODIFY:
+            return self._permit(tool_name, args, call_id, decision)
+        raise self._refuse(tool_name, call_id, decision)  # BLOCK, DEFER
+
+    # ---- wrapping -------------------------------------------------------------------------
+    def wrap_tool(self, tool_name: str, fn: F) -> F:
+        """Govern ``fn``: same name, docstring and signature; sync stays sync, async stays async.
+
+        Wrapping an already governed callable re-governs the original (never twice).
+        Framework tool objects (e.g. a LangChain ``BaseTool``) get that framework's proxy.
+        """
+        original = _original(fn)
+        governed_by = getattr(fn, _GOVERNED, None)
+        if governed_by is not None and governed_by[0] is self:
+            return fn
+        from thoth.integrations import wrap_framework_tool
+
+        special = wrap_framework_tool(tool_name, original, self)
+        if special is not None:
+            return cast(F, special)
+        return cast(
+            F, _govern_callable(self, tool_name, original, _ArgsBinder(original).bind, always_rebuild=False)
+        )
+
+    def wrap_dict_tool(self, tool_name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Govern ``fn`` for tool loops that call it with one parsed arguments dict.
+
+        The governed callable takes ``governed({"to": ...})`` (or a JSON string, or
+        keywords) and calls ``fn(**args)``, or ``fn(args)`` when ``fn`` takes a single
+        parameter whose name is not among the keys.
+        """
+        original = _original(fn)
+        governed_by = getattr(fn, _GOVERNED, None)
+        if governed_by is not None and governed_by[0] is self:
+            return fn
+        return _govern_callable(self, tool_name, original, _DictBinder(original).bind, always_rebuild=True)
+
+
+def _original(fn: Callable[..., Any]) -> Callable[..., Any]:
+    governed = getattr(fn, _GOVERNED, None)
+    return cast(Callable[..., Any], governed[1]) if governed is not None else fn
+
+
+# A binder turns one call's (args, kwargs) into the arguments dict the enforcer sees,
+# plus a function that rebuilds (args, kwargs) from a rewritten dict (MODIFY).
+Rebuild = Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any]]]
+Binder = Callable[[tuple[Any, ...], dict[str, Any]], tuple[dict[str, Any], Rebuild]]
+
+
+class _ArgsBinder:
+    """Maps a call to ``{parameter: value}`` using the function's signature."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        try:
+            self._sig: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self._sig = None
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], Rebuild]:
+        if self._sig is not None:
+            try:
+                bound = self._sig.bind(*args, **kwargs)
+            except TypeError:
+                pass  # the tool itself will report the bad call, after governance
+            else:
+                return _flatten(bound), functools.partial(_rebuild_bound, self._sig)
+        return {"args": list(args), "kwargs": dict(kwargs)}, _rebuild_legacy
+
+
+def _flatten(bound: inspect.BoundArguments) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _rebuild_bound(sig: inspect.Signature, values: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    rest = dict(values)
+    for name, param in sig.parameters.items():
+        if name not in rest:
+            continue
+        value = rest.pop(name)
+        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+            args.append(value)
+        elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+            args.extend(value)
+        else:
+            kwargs[name] = value
+    kwargs.update(rest)  # anything else goes to **kwargs (the enforcer may add arguments)
+    return tuple(args), kwargs
+
+
+def _rebuild_legacy(values: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return tuple(values.get("args") or ()), dict(values.get("kwargs") or {})
+
+
+class _DictBinder:
+    """For callables invoked with one arguments dict (OpenAI / Anthropic tool loops)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._single_param: str | None = None
+        try:
+            params = [
+                p
+                for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            accepts_var_kw = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+            if len(params) == 1 and not accepts_var_kw:
+                self._single_param = params[0].name
+        except (TypeError, ValueError):
+            pass
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], Rebuild]:
+        if len(args) > 1:
+            raise TypeError(f"a governed tool takes one arguments dict, got {len(args)} positional arguments")
+        values: Any = args[0] if args else {}
+        if isinstance(values, str | bytes):
+            values = json.loads(values or "{}")
+        if not isinstance(values, Mapping):
+            raise TypeError(f"a governed tool takes an arguments dict, not {type(values).__name__}")
+        merged = {**values, **kwargs}
+        return merged, self._rebuild
+
+    def _rebuild(self, values: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if self._single_param is not None and set(values) != {self._single_param}:
+            return (values,), {}
+        return (), values
+
+
+def _govern_callable(
+    tracer: Tracer, tool_name: str, fn: Callable[..., Any], binder: Binder, *, always_rebuild: bool
+) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004
+        afn = cast(Callable[..., Awaitable[Any]], fn)
+
+        @functools.wraps(fn)
+        async def governed_async(*args: Any, **kwargs: Any) -> Any:
+            call_args, rebuild = binder(args, kwargs)
+            try:
+                permit = await tracer.aauthorize(tool_name, call_args)
+            except ThothPolicyViolation as violation:
+                if tracer.on_block == "return":
+                    return refusal_text(violation)
+                raise
+            if always_rebuild or permit.modified:
+                args, kwargs = rebuild(permit.args)
+            token = _CURRENT_SESSION.set(tracer.session)
+            try:
+                result = await afn(*args, **kwargs)
+            except BaseException as exc:
+                permit.finish(error=exc)
+                raise
+            finally:
+                _CURRENT_SESSION.reset(token)
+            permit.finish(result=result)
+            return result
+
+        setattr(governed_async, _GOVERNED, (tracer, fn))
+        return governed_async
+
+    @functools.wraps(fn)
+    def governed(*args: Any, **kwargs: Any) -> Any:
+        call_args, rebuild = binder(args, kwargs)
+        try:
+            permit = tracer.authorize(tool_name, call_args)
+        except ThothPolicyViolation as violation:
+            if tracer.on_block == "return":
+                return refusal_text(violation)
+            raise
+        if always_rebuild or permit.modified:
+            args, kwargs = rebuild(permit.args)
+        token = _CURRENT_SESSION.set(tracer.session)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            permit.finish(error=exc)
+            raise
+        finally:
+            _CURRENT_SESSION.reset(token)
+        permit.finish(result=result)
+        return result
+
+    setattr(governed, _GOVERNED, (tracer, fn))
+    return governed
