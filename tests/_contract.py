@@ -78,8 +78,10 @@ def allow(**extra: Any) -> Reply:
     return Reply(json={"decision": "ALLOW", **extra})
 
 
-def error(status: int, code: str = "error", message: str = "failed", **headers: str) -> Reply:
-    return Reply(status, json={"code": code, "message": message}, headers=headers)
+def error(status: int, code: str = "error", message: str = "failed", *, conforms: bool = True,
+          **headers: str) -> Reply:
+    """An error in the spec's Error shape. ``conforms=False`` for statuses only a proxy would send."""
+    return Reply(status, json={"code": code, "message": message}, headers=headers, conforms=conforms)
 
 
 class _Script:

@@ -83,11 +83,13 @@ def from_status(status: int, headers: httpx.Headers, content: bytes) -> Failure:
 
 
 def _is_dns_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
+    current: BaseException | None = exc
+    visited: set[int] = set()
+    while current is not None and id(current) not in visited:  # exception chains can loop
+        if isinstance(current, socket.gaierror):
             return True
-        seen = seen.__cause__ or seen.__context__
+        visited.add(id(current))
+        current = current.__cause__ or current.__context__
     text = str(exc).lower()
     return "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text
 

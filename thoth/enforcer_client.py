@@ -115,7 +115,7 @@ class EnforcerClient:
                 except httpx.HTTPError as exc:
                     outcome = _failures.from_exception(exc)
                 if isinstance(outcome, EnforcementDecision):
-                    return outcome
+                    return _warn_if_overridden(tool_name, outcome)
                 delay = self._next_delay(outcome, attempt, deadline)
                 if delay is None:
                     return _fail_closed(tool_name, outcome)
@@ -140,7 +140,7 @@ class EnforcerClient:
                 except httpx.HTTPError as exc:
                     outcome = _failures.from_exception(exc)
                 if isinstance(outcome, EnforcementDecision):
-                    return outcome
+                    return _warn_if_overridden(tool_name, outcome)
                 delay = self._next_delay(outcome, attempt, deadline)
                 if delay is None:
                     return _fail_closed(tool_name, outcome)
@@ -166,6 +166,16 @@ def _read(response: httpx.Response) -> EnforcementDecision | _failures.Failure:
             "enforcer answered HTTP 200 with a body that is not JSON", ReasonCode.MALFORMED_RESPONSE
         )
     return normalize_enforce_payload(payload)
+
+
+_SDK_OVERRIDES = frozenset({ReasonCode.MALFORMED_RESPONSE, ReasonCode.UNKNOWN_DECISION, ReasonCode.MISSING_HOLD_TOKEN})
+
+
+def _warn_if_overridden(tool_name: str, decision: EnforcementDecision) -> EnforcementDecision:
+    """Log when the SDK turned a nonsensical answer into a BLOCK."""
+    if decision.reason_code in _SDK_OVERRIDES:
+        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, decision.reason)
+    return decision
 
 
 def _fail_closed(tool_name: str, failure: _failures.Failure) -> EnforcementDecision:
