@@ -34,9 +34,13 @@ def spec() -> OpenAPI:
 
 def _mock_request(request: httpx.Request) -> MockRequest:
     return MockRequest(
-        BASE_URL, request.method.lower(), request.url.path,
-        args=dict(request.url.params), headers=dict(request.headers),
-        data=request.content or None, content_type=request.headers.get("content-type", "application/json"),
+        BASE_URL,
+        request.method.lower(),
+        request.url.path,
+        args=dict(request.url.params),
+        headers=dict(request.headers),
+        data=request.content or None,
+        content_type=request.headers.get("content-type", "application/json"),
     )
 
 
@@ -47,8 +51,12 @@ def validate_request(request: httpx.Request) -> None:
 def validate_response(request: httpx.Request, response: httpx.Response) -> None:
     spec().validate_response(
         _mock_request(request),
-        MockResponse(response.content, status_code=response.status_code, headers=dict(response.headers),
-                     content_type=response.headers.get("content-type", "application/json")),
+        MockResponse(
+            response.content,
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            content_type=response.headers.get("content-type", "application/json"),
+        ),
     )
 
 
@@ -78,8 +86,9 @@ def allow(**extra: Any) -> Reply:
     return Reply(json={"decision": "ALLOW", **extra})
 
 
-def error(status: int, code: str = "error", message: str = "failed", *, conforms: bool = True,
-          **headers: str) -> Reply:
+def error(
+    status: int, code: str = "error", message: str = "failed", *, conforms: bool = True, **headers: str
+) -> Reply:
     """An error in the spec's Error shape. ``conforms=False`` for statuses only a proxy would send."""
     return Reply(status, json={"code": code, "message": message}, headers=headers, conforms=conforms)
 
@@ -109,11 +118,15 @@ class ContractAPI:
         self.batches: list[list[dict[str, Any]]] = []
         self.violations: list[str] = []
         self._enforce = _Script(allow())
-        self._hold = _Script(Reply(json={"hold_token": "hold_token_0001", "resolved": False, "resolution": None}))
+        self._hold = _Script(
+            Reply(json={"hold_token": "hold_token_0001", "resolved": False, "resolution": None})
+        )
         self._ingest = _Script(Reply(200, json={"accepted": 1, "duplicates": 0, "chain_breaks": 0}))
         self._lock = threading.Lock()
         router.post(f"{BASE_URL}/v1/enforce").mock(side_effect=self._handler(self._enforce))
-        router.get(url__regex=rf"{BASE_URL}/v1/enforce/hold/[^/]+$").mock(side_effect=self._handler(self._hold))
+        router.get(url__regex=rf"{BASE_URL}/v1/enforce/hold/[^/]+$").mock(
+            side_effect=self._handler(self._hold)
+        )
         router.post(f"{BASE_URL}/v1/events/batch").mock(side_effect=self._handler(self._ingest, events=True))
 
     def on_enforce(self, *replies: Reply) -> None:

@@ -41,9 +41,15 @@ def make_tracer(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Tracer]:
 
     def make(**overrides: Any) -> Tracer:
         options: dict[str, Any] = {
-            "agent_id": "contract-agent", "approved_scope": ["read_file", "search"], "tenant_id": "acme-corp",
-            "user_id": "alice@acme.com", "enforcement": "block", "api_key": API_KEY, "api_url": BASE_URL,
-            "step_up_poll_interval_seconds": 0.01, "max_retries": 2,
+            "agent_id": "contract-agent",
+            "approved_scope": ["read_file", "search"],
+            "tenant_id": "acme-corp",
+            "user_id": "alice@acme.com",
+            "enforcement": "block",
+            "api_key": API_KEY,
+            "api_url": BASE_URL,
+            "step_up_poll_interval_seconds": 0.01,
+            "max_retries": 2,
         }
         session_id = overrides.pop("session_id", None)
         options.update(overrides)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import thoth
-from tests._contract import ContractAPI, Reply, allow, error
+from tests._contract import ContractAPI, Reply, error
 from thoth.errors import ReasonCode, ThothPolicyViolation
 from thoth.tracer import Tracer
 
@@ -41,11 +41,15 @@ async def asend_email(to: str, subject: str, body: str = "") -> dict[str, str]:
     return {"to": to, "subject": subject, "body": body}
 
 
-def test_allow_sends_a_conforming_request_with_both_auth_headers(api: ContractAPI,
-                                                                 make_tracer: Callable[..., Tracer]) -> None:
+def test_allow_sends_a_conforming_request_with_both_auth_headers(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     tracer = make_tracer()
     assert tracer.wrap_tool("send_email", send_email)("bob@acme.com", subject="hi") == {
-        "to": "bob@acme.com", "subject": "hi", "body": ""}
+        "to": "bob@acme.com",
+        "subject": "hi",
+        "body": "",
+    }
     request = api.calls("/v1/enforce")[0]
     assert request.headers["x-api-key"] == request.headers["authorization"].removeprefix("Bearer ")
     assert request.headers["user-agent"].startswith(f"thoth-sdk/{thoth.__version__}")
@@ -61,7 +65,10 @@ def test_session_tool_calls_accumulate(api: ContractAPI, make_tracer: Callable[.
     governed = make_tracer().wrap_tool("send_email", send_email)
     governed("a", "b")
     governed("c", "d")
-    assert [b["session_tool_calls"] for b in api.enforce_bodies()] == [["send_email"], ["send_email", "send_email"]]
+    assert [b["session_tool_calls"] for b in api.enforce_bodies()] == [
+        ["send_email"],
+        ["send_email", "send_email"],
+    ]
 
 
 def test_wrap_tool_keeps_identity_and_kind(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
@@ -75,7 +82,9 @@ def test_wrap_tool_keeps_identity_and_kind(api: ContractAPI, make_tracer: Callab
     assert inspect.signature(async_governed) == inspect.signature(asend_email)
 
 
-def test_instrumenting_twice_does_not_wrap_twice(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_instrumenting_twice_does_not_wrap_twice(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     first, second = make_tracer(), make_tracer()
     once = first.wrap_tool("send_email", send_email)
     assert first.wrap_tool("send_email", once) is once
@@ -87,17 +96,31 @@ def test_instrumenting_twice_does_not_wrap_twice(api: ContractAPI, make_tracer: 
 
 @pytest.mark.parametrize("alias", ["BLOCK", "DENY", "deny", " Block "])
 def test_block_aliases(alias: str, api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
-    api.on_enforce(Reply(json={"decision": alias, "reason": "not allowed", "violation_id": "vio_1",
-                               "decision_reason_code": "OUT_OF_SCOPE"}))
+    api.on_enforce(
+        Reply(
+            json={
+                "decision": alias,
+                "reason": "not allowed",
+                "violation_id": "vio_1",
+                "decision_reason_code": "OUT_OF_SCOPE",
+            }
+        )
+    )
     ran: list[str] = []
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer().wrap_tool("send_email", lambda to: ran.append(to))("x")
     assert ran == []
-    assert (info.value.tool_name, info.value.reason, info.value.violation_id) == ("send_email", "not allowed", "vio_1")
+    assert (info.value.tool_name, info.value.reason, info.value.violation_id) == (
+        "send_email",
+        "not allowed",
+        "vio_1",
+    )
     assert info.value.reason_code == "OUT_OF_SCOPE"
 
 
-def test_authorization_decision_and_camel_case_are_read(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_authorization_decision_and_camel_case_are_read(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(Reply(json={"authorization_decision": "DENY", "decisionReasonCode": "RISK"}))
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer().authorize("send_email", {})
@@ -105,7 +128,9 @@ def test_authorization_decision_and_camel_case_are_read(api: ContractAPI, make_t
 
 
 @pytest.mark.parametrize("alias", ["STEP_UP", "CHALLENGE", "ESCALATE", "REVIEW"])
-def test_step_up_approved_runs_the_tool(alias: str, api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_step_up_approved_runs_the_tool(
+    alias: str, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(Reply(json={"decision": alias, "hold_token": HOLD}))
     api.on_hold(pending(), pending(), resolved("ALLOW"))
     assert make_tracer().wrap_tool("send_email", send_email)("a", "b")["to"] == "a"
@@ -120,7 +145,10 @@ def test_step_up_denied_raises(api: ContractAPI, make_tracer: Callable[..., Trac
         make_tracer().wrap_tool("send_email", lambda to: ran.append(to))("a")
     assert ran == []
     assert (info.value.decision, info.value.reason, info.value.reason_code) == (
-        "STEP_UP", "not today", ReasonCode.STEP_UP_DENIED)
+        "STEP_UP",
+        "not today",
+        ReasonCode.STEP_UP_DENIED,
+    )
 
 
 def test_step_up_legacy_decision_shaped_hold(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
@@ -155,18 +183,24 @@ def test_step_up_honours_retry_after(api: ContractAPI, make_tracer: Callable[...
     assert len(api.calls("/v1/enforce/hold/")) == 1
 
 
-def test_step_up_transient_poll_errors_do_not_deny(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_step_up_transient_poll_errors_do_not_deny(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(step_up())
     api.on_hold(error(503, "unavailable", "restarting"), pending(), resolved("ALLOW"))
     assert make_tracer().authorize("send_email", {}).tool_name == "send_email"
 
 
-@pytest.mark.parametrize(("reply", "code"), [
-    (error(401, "unauthorized", "bad key"), ReasonCode.AUTH_REJECTED),
-    (error(404, "not_found", "no such hold"), ReasonCode.STEP_UP_DENIED),
-])
-def test_step_up_final_poll_errors_deny_at_once(reply: Reply, code: str, api: ContractAPI,
-                                               make_tracer: Callable[..., Tracer]) -> None:
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (error(401, "unauthorized", "bad key"), ReasonCode.AUTH_REJECTED),
+        (error(404, "not_found", "no such hold"), ReasonCode.STEP_UP_DENIED),
+    ],
+)
+def test_step_up_final_poll_errors_deny_at_once(
+    reply: Reply, code: str, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(step_up())
     api.on_hold(reply)
     with pytest.raises(ThothPolicyViolation) as info:
@@ -175,7 +209,9 @@ def test_step_up_final_poll_errors_deny_at_once(reply: Reply, code: str, api: Co
     assert len(api.calls("/v1/enforce/hold/")) == 1
 
 
-async def test_async_step_up_does_not_block_the_loop(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+async def test_async_step_up_does_not_block_the_loop(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(step_up())
     api.on_hold(pending(), pending(), pending(), resolved("ALLOW"))
     ticks = 0
@@ -187,13 +223,17 @@ async def test_async_step_up_does_not_block_the_loop(api: ContractAPI, make_trac
             await asyncio.sleep(0.001)
 
     background = asyncio.create_task(ticker())
-    result = await make_tracer(step_up_poll_interval_seconds=0.05).wrap_tool("send_email", asend_email)("a", "b")
+    result = await make_tracer(step_up_poll_interval_seconds=0.05).wrap_tool("send_email", asend_email)(
+        "a", "b"
+    )
     background.cancel()
     assert result["to"] == "a"
     assert ticks >= 10  # the loop kept running while we waited for the human
 
 
-async def test_cancelling_the_task_stops_polling(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+async def test_cancelling_the_task_stops_polling(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(step_up())
     api.on_hold(pending())
     ran: list[str] = []
@@ -201,7 +241,9 @@ async def test_cancelling_the_task_stops_polling(api: ContractAPI, make_tracer: 
     async def tool(to: str) -> None:
         ran.append(to)
 
-    task = asyncio.create_task(make_tracer(step_up_poll_interval_seconds=0.02).wrap_tool("send_email", tool)("a"))
+    task = asyncio.create_task(
+        make_tracer(step_up_poll_interval_seconds=0.02).wrap_tool("send_email", tool)("a")
+    )
     await asyncio.sleep(0.15)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -212,28 +254,43 @@ async def test_cancelling_the_task_stops_polling(api: ContractAPI, make_tracer: 
     assert ran == []
 
 
-def test_modify_rewrites_positional_and_keyword_arguments(api: ContractAPI,
-                                                          make_tracer: Callable[..., Tracer]) -> None:
-    api.on_enforce(Reply(json={"decision": "MODIFY", "modification_reason": "external address masked",
-                               "modified_tool_args": {"to": "redacted@acme.com", "subject": "hi", "body": "[masked]"}}))
+def test_modify_rewrites_positional_and_keyword_arguments(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(
+        Reply(
+            json={
+                "decision": "MODIFY",
+                "modification_reason": "external address masked",
+                "modified_tool_args": {"to": "redacted@acme.com", "subject": "hi", "body": "[masked]"},
+            }
+        )
+    )
     governed = make_tracer().wrap_tool("send_email", send_email)
     expected = {"to": "redacted@acme.com", "subject": "hi", "body": "[masked]"}
     assert governed("eve@evil.com", "hi", "secret plans") == expected
     assert governed(to="eve@evil.com", subject="hi", body="x") == expected
 
 
-def test_modify_with_positional_only_and_var_kwargs(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_modify_with_positional_only_and_var_kwargs(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     def tool(path: str, /, *, mode: str = "r", **extra: Any) -> tuple[str, str, dict[str, Any]]:
         return path, mode, extra
 
-    api.on_enforce(Reply(json={"decision": "MODIFY", "modified_tool_args": {"path": "/safe", "mode": "r", "lines": 5}}))
+    api.on_enforce(
+        Reply(json={"decision": "MODIFY", "modified_tool_args": {"path": "/safe", "mode": "r", "lines": 5}})
+    )
     assert make_tracer().wrap_tool("read_file", tool)("/etc/shadow", mode="w") == ("/safe", "r", {"lines": 5})
 
 
 async def test_modify_async(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
     api.on_enforce(Reply(json={"decision": "TRANSFORM", "modified_tool_args": {"to": "x", "subject": "y"}}))
     assert await make_tracer().wrap_tool("send_email", asend_email)("a", "b", "c") == {
-        "to": "x", "subject": "y", "body": ""}
+        "to": "x",
+        "subject": "y",
+        "body": "",
+    }
 
 
 def test_modify_single_dict_call(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
@@ -243,16 +300,25 @@ def test_modify_single_dict_call(api: ContractAPI, make_tracer: Callable[..., Tr
 
 
 @pytest.mark.parametrize("alias", ["DEFER", "DEFERRED", "HOLD"])
-def test_defer_raises_with_the_retry_hint(alias: str, api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
-    api.on_enforce(Reply(json={"decision": alias, "defer_reason": "awaiting ticket", "defer_timeout_seconds": 30}))
+def test_defer_raises_with_the_retry_hint(
+    alias: str, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(
+        Reply(json={"decision": alias, "defer_reason": "awaiting ticket", "defer_timeout_seconds": 30})
+    )
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer().authorize("send_email", {})
-    assert (info.value.decision, info.value.reason, info.value.retry_after_seconds) == ("DEFER", "awaiting ticket", 30)
+    assert (info.value.decision, info.value.reason, info.value.retry_after_seconds) == (
+        "DEFER",
+        "awaiting ticket",
+        30,
+    )
     assert "retried in 30 seconds" in thoth.refusal_text(info.value)
 
 
-def test_observe_never_calls_the_enforcer_and_still_emits(api: ContractAPI,
-                                                          make_tracer: Callable[..., Tracer]) -> None:
+def test_observe_never_calls_the_enforcer_and_still_emits(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(Reply(json={"decision": "BLOCK"}))
     governed = make_tracer(enforcement="observe").wrap_tool("delete_everything", lambda: "done")
     assert governed() == "done"
@@ -262,7 +328,9 @@ def test_observe_never_calls_the_enforcer_and_still_emits(api: ContractAPI,
     assert api.events[0]["enforcement_mode"] == "observe"
 
 
-def test_on_block_return_gives_the_model_a_refusal(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_on_block_return_gives_the_model_a_refusal(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "outside approved scope"}))
     ran: list[str] = []
     text = make_tracer(on_block="return").wrap_tool("send_email", lambda to: ran.append(to))("a")

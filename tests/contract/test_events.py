@@ -73,8 +73,11 @@ def test_batch_size_is_configurable(api: ContractAPI, make_tracer: Callable[...,
 
 
 def test_retry_then_success_keeps_event_ids(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
-    api.on_ingest(Reply(raises=httpx.ConnectError("refused")), error(503, "unavailable", "busy"),
-                  Reply(200, json={"accepted": 2, "duplicates": 0, "chain_breaks": 0}))
+    api.on_ingest(
+        Reply(raises=httpx.ConnectError("refused")),
+        error(503, "unavailable", "busy"),
+        Reply(200, json={"accepted": 2, "duplicates": 0, "chain_breaks": 0}),
+    )
     make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
     assert thoth.flush(10.0)
     attempts = [json.loads(r.content) for r in api.calls("/v1/events/batch")]
@@ -84,21 +87,26 @@ def test_retry_then_success_keeps_event_ids(api: ContractAPI, make_tracer: Calla
     assert stats["sent"] == 2 and stats["retried"] == 4 and stats["dropped_total"] == 0
 
 
-def test_rejected_batch_is_counted_and_warned(api: ContractAPI, make_tracer: Callable[..., Tracer],
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_rejected_batch_is_counted_and_warned(
+    api: ContractAPI, make_tracer: Callable[..., Tracer], caplog: pytest.LogCaptureFixture
+) -> None:
     api.on_ingest(error(422, "validation_error", "bad event"), Reply(200, json={"accepted": 2}))
     make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
     assert thoth.flush(3.0)
     stats = thoth.delivery_stats()
     assert stats["dropped"] == {"rejected_http_422": 2}
-    assert any("2 audit event(s) dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert any(
+        "2 audit event(s) dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    )
 
 
-def test_queue_full_is_counted_not_silent(api: ContractAPI, make_tracer: Callable[..., Tracer],
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_queue_full_is_counted_not_silent(
+    api: ContractAPI, make_tracer: Callable[..., Tracer], caplog: pytest.LogCaptureFixture
+) -> None:
     api.on_ingest(error(503, "unavailable", "down"))
-    governed = make_tracer(enforcement="observe", event_buffer_max_events=5,
-                           event_buffer_max_bytes=1024).wrap_tool("search", lambda q: q)
+    governed = make_tracer(
+        enforcement="observe", event_buffer_max_events=5, event_buffer_max_bytes=1024
+    ).wrap_tool("search", lambda q: q)
     for i in range(40):
         governed(str(i))
     stats = thoth.delivery_stats()
@@ -126,8 +134,9 @@ def test_close_counts_what_could_not_be_sent(api: ContractAPI, make_tracer: Call
     assert thoth.delivery_stats()["dropped"] == {"shutdown": 2}
 
 
-def test_no_thread_or_client_growth_after_200_instruments(api: ContractAPI,
-                                                          make_tracer: Callable[..., Tracer]) -> None:
+def test_no_thread_or_client_growth_after_200_instruments(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     from thoth import _transport, emitter
 
     class Agent:
@@ -135,12 +144,24 @@ def test_no_thread_or_client_growth_after_200_instruments(api: ContractAPI,
             self.tools = [lambda path: path]
             self.tools[0].__name__ = "read_file"
 
-    thoth.instrument(Agent(), agent_id="a", approved_scope=["read_file"], tenant_id="t", api_key=API_KEY,
-                     api_url="http://127.0.0.1:8787").tools[0]("x")
+    thoth.instrument(
+        Agent(),
+        agent_id="a",
+        approved_scope=["read_file"],
+        tenant_id="t",
+        api_key=API_KEY,
+        api_url="http://127.0.0.1:8787",
+    ).tools[0]("x")
     threads_before = threading.active_count()
     for _ in range(200):
-        agent = thoth.instrument(Agent(), agent_id="a", approved_scope=["read_file"], tenant_id="t",
-                                 api_key=API_KEY, api_url="http://127.0.0.1:8787")
+        agent = thoth.instrument(
+            Agent(),
+            agent_id="a",
+            approved_scope=["read_file"],
+            tenant_id="t",
+            api_key=API_KEY,
+            api_url="http://127.0.0.1:8787",
+        )
         agent.tools[0]("x")
     assert threading.active_count() == threads_before
     assert len(emitter._dispatchers) == 1
@@ -151,10 +172,16 @@ def test_arguments_and_results_are_redacted(api: ContractAPI, make_tracer: Calla
     def login(user: str, password: str, headers: dict[str, str]) -> dict[str, str]:
         return {"session_token": "abc", "note": "key sk-ABCDEFGHIJKLMNOPQRSTUVWX used"}
 
-    make_tracer().wrap_tool("login", login)("alice", "hunter2", {"Authorization": "Bearer xyz", "Accept": "json"})
+    make_tracer().wrap_tool("login", login)(
+        "alice", "hunter2", {"Authorization": "Bearer xyz", "Accept": "json"}
+    )
     assert thoth.flush(2.0)
     pre, post = (json.loads(e["content"]) for e in api.events)
-    assert pre == {"user": "alice", "password": REDACTED, "headers": {"Authorization": REDACTED, "Accept": "json"}}
+    assert pre == {
+        "user": "alice",
+        "password": REDACTED,
+        "headers": {"Authorization": REDACTED, "Accept": "json"},
+    }
     assert post == {"session_token": REDACTED, "note": f"key {REDACTED} used"}
     assert "hunter2" not in json.dumps(api.events) and "sk-ABCD" not in json.dumps(api.events)
 
@@ -174,15 +201,20 @@ def test_content_can_be_switched_off(api: ContractAPI, make_tracer: Callable[...
 
 def test_custom_redactor_runs_first(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
     def drop_ssn(value: Any) -> Any:
-        return {k: v for k, v in value.items() if k != "patient"} if isinstance(value, dict) else "[result hidden]"
+        return (
+            {k: v for k, v in value.items() if k != "patient"}
+            if isinstance(value, dict)
+            else "[result hidden]"
+        )
 
     make_tracer(redactor=drop_ssn).wrap_tool("lookup", lambda patient, field: "diagnosis")("jane", "dob")
     assert thoth.flush(2.0)
     assert [json.loads(e["content"]) for e in api.events] == [{"field": "dob"}, "[result hidden]"]
 
 
-def test_hash_chain_verifies_and_a_removed_event_breaks_it(api: ContractAPI,
-                                                           make_tracer: Callable[..., Tracer]) -> None:
+def test_hash_chain_verifies_and_a_removed_event_breaks_it(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     tracer = make_tracer()
     governed = tracer.wrap_tool("search", lambda q: q)
     for i in range(4):
@@ -209,9 +241,15 @@ def test_continued_session_continues_the_chain(api: ContractAPI, make_tracer: Ca
 
 def _child_emits(conn: Any) -> None:
     tracer_events = thoth.delivery_stats()["enqueued"]
-    governed = thoth.instrument_openai({"search": lambda query: query}, agent_id="child", approved_scope=["search"],
-                                       tenant_id="t", api_key=API_KEY, api_url="http://127.0.0.1:8787",
-                                       enforcement="observe")
+    governed = thoth.instrument_openai(
+        {"search": lambda query: query},
+        agent_id="child",
+        approved_scope=["search"],
+        tenant_id="t",
+        api_key=API_KEY,
+        api_url="http://127.0.0.1:8787",
+        enforcement="observe",
+    )
     governed["search"]({"query": "from the child"})
     ok = thoth.flush(5.0)
     stats = thoth.delivery_stats()
@@ -236,14 +274,23 @@ def test_events_after_fork(api: ContractAPI, make_tracer: Callable[..., Tracer])
 
 def test_emit_accepts_a_complete_event(api: ContractAPI) -> None:
     emitter = thoth.emitter.HttpEmitter(api_url="http://127.0.0.1:8787", api_key=API_KEY)
-    assert emitter.emit({"tenant_id": "t", "agent_id": "a", "session_id": "s", "event_type": "LLM_INVOCATION",
-                         "source_type": "agent_llm_invocation", "content": "tokens=12"})
+    assert emitter.emit(
+        {
+            "tenant_id": "t",
+            "agent_id": "a",
+            "session_id": "s",
+            "event_type": "LLM_INVOCATION",
+            "source_type": "agent_llm_invocation",
+            "content": "tokens=12",
+        }
+    )
     assert emitter.flush(2.0)
     assert api.events[0]["event_type"] == "LLM_INVOCATION" and "event_id" in api.events[0]
 
 
-def test_ingest_is_never_called_when_allow_has_no_events(api: ContractAPI,
-                                                         make_tracer: Callable[..., Tracer]) -> None:
+def test_ingest_is_never_called_when_allow_has_no_events(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(allow())
     assert thoth.flush(0.5)  # nothing queued: returns at once
     assert api.calls("/v1/events/batch") == []

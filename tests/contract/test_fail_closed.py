@@ -18,8 +18,10 @@ _DNS = httpx.ConnectError("[Errno -2] Name or service not known")
 _DNS.__cause__ = socket.gaierror(-2, "Name or service not known")
 
 FAILURES: dict[str, tuple[list[Reply], str]] = {
-    "connection refused": ([Reply(raises=httpx.ConnectError("[Errno 111] Connection refused"))],
-                           ReasonCode.ENFORCER_UNREACHABLE),
+    "connection refused": (
+        [Reply(raises=httpx.ConnectError("[Errno 111] Connection refused"))],
+        ReasonCode.ENFORCER_UNREACHABLE,
+    ),
     "dns failure": ([Reply(raises=_DNS)], ReasonCode.ENFORCER_UNREACHABLE),
     "connect timeout": ([Reply(raises=httpx.ConnectTimeout("timed out"))], ReasonCode.ENFORCER_TIMEOUT),
     "read timeout": ([Reply(raises=httpx.ReadTimeout("timed out"))], ReasonCode.ENFORCER_TIMEOUT),
@@ -58,8 +60,9 @@ def _async_tool(ran: list[Any]) -> Callable[[str], Any]:
 
 
 @pytest.mark.parametrize("name", list(FAILURES))
-def test_sync_failure_blocks_and_names_the_cause(name: str, api: ContractAPI, make_tracer: Callable[..., Tracer],
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_sync_failure_blocks_and_names_the_cause(
+    name: str, api: ContractAPI, make_tracer: Callable[..., Tracer], caplog: pytest.LogCaptureFixture
+) -> None:
     replies, code = FAILURES[name]
     api.on_enforce(*replies)
     ran: list[Any] = []
@@ -74,8 +77,9 @@ def test_sync_failure_blocks_and_names_the_cause(name: str, api: ContractAPI, ma
 
 
 @pytest.mark.parametrize("name", list(FAILURES))
-async def test_async_failure_blocks_and_names_the_cause(name: str, api: ContractAPI,
-                                                        make_tracer: Callable[..., Tracer]) -> None:
+async def test_async_failure_blocks_and_names_the_cause(
+    name: str, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     replies, code = FAILURES[name]
     api.on_enforce(*replies)
     ran: list[Any] = []
@@ -86,23 +90,30 @@ async def test_async_failure_blocks_and_names_the_cause(name: str, api: Contract
     assert info.value.reason_code == code
 
 
-def test_rejected_key_does_not_read_like_an_outage(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_rejected_key_does_not_read_like_an_outage(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(error(401, "unauthorized", "missing or invalid API key"))
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer().authorize("read_file", {"path": "a"})
     assert "API key" in info.value.reason and "unreachable" not in info.value.reason
 
 
-@pytest.mark.parametrize("first", [
-    Reply(raises=httpx.ConnectError("[Errno 111] Connection refused")),
-    Reply(raises=httpx.RemoteProtocolError("Server disconnected without sending a response.")),
-    error(502, "bad_gateway", "proxy", conforms=False),  # from a proxy in front of the enforcer
-    error(503, "unavailable", "restarting"),
-    error(504, "timeout", "upstream", conforms=False),
-    Reply(429, json={"code": "rate_limited", "message": "slow"}, headers={"Retry-After": "0"}),
-], ids=["refused", "reset", "502", "503", "504", "429-retry-after"])
-def test_transient_failure_is_retried_then_allowed(first: Reply, api: ContractAPI,
-                                                   make_tracer: Callable[..., Tracer]) -> None:
+@pytest.mark.parametrize(
+    "first",
+    [
+        Reply(raises=httpx.ConnectError("[Errno 111] Connection refused")),
+        Reply(raises=httpx.RemoteProtocolError("Server disconnected without sending a response.")),
+        error(502, "bad_gateway", "proxy", conforms=False),  # from a proxy in front of the enforcer
+        error(503, "unavailable", "restarting"),
+        error(504, "timeout", "upstream", conforms=False),
+        Reply(429, json={"code": "rate_limited", "message": "slow"}, headers={"Retry-After": "0"}),
+    ],
+    ids=["refused", "reset", "502", "503", "504", "429-retry-after"],
+)
+def test_transient_failure_is_retried_then_allowed(
+    first: Reply, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(first, allow())
     ran: list[Any] = []
     assert make_tracer().wrap_tool("read_file", _tool(ran))("a") == "contents"
@@ -125,17 +136,21 @@ def test_retries_are_bounded(api: ContractAPI, make_tracer: Callable[..., Tracer
     assert len(api.enforce_bodies()) == 4
 
 
-def test_retry_after_beyond_the_deadline_is_not_waited_for(api: ContractAPI,
-                                                           make_tracer: Callable[..., Tracer]) -> None:
-    api.on_enforce(Reply(429, json={"code": "rate_limited", "message": "slow"}, headers={"Retry-After": "60"}),
-                   allow())
+def test_retry_after_beyond_the_deadline_is_not_waited_for(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(
+        Reply(429, json={"code": "rate_limited", "message": "slow"}, headers={"Retry-After": "60"}), allow()
+    )
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer(decision_timeout_seconds=0.5).authorize("read_file", {"path": "a"})
     assert info.value.reason_code == ReasonCode.RATE_LIMITED
     assert len(api.enforce_bodies()) == 1
 
 
-def test_decision_deadline_bounds_a_slow_enforcer(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+def test_decision_deadline_bounds_a_slow_enforcer(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
     api.on_enforce(Reply(raises=httpx.ConnectError("refused")))
     tracer = make_tracer(decision_timeout_seconds=0.3, max_retries=10)
     started = time.monotonic()

@@ -42,14 +42,25 @@ from tests._contract import BASE_URL, SPEC_PATH, validate_request, validate_resp
 TOKEN = "hold_3q2Yk9vX8wLmN4pR7tUz1A"
 SESSION = "7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d"
 HOLD: dict[str, Any] = {
-    "hold_token": TOKEN, "status": "pending", "tenant_id": "acme-corp", "agent_id": "billing-agent",
-    "session_id": SESSION, "tool_name": "send_email", "args_sha256": "a" * 64,
-    "created_at": "2026-11-25T10:00:00Z", "expires_at": "2026-11-25T10:15:00Z",
+    "hold_token": TOKEN,
+    "status": "pending",
+    "tenant_id": "acme-corp",
+    "agent_id": "billing-agent",
+    "session_id": SESSION,
+    "tool_name": "send_email",
+    "args_sha256": "a" * 64,
+    "created_at": "2026-11-25T10:00:00Z",
+    "expires_at": "2026-11-25T10:15:00Z",
 }
 STORED: dict[str, Any] = {
-    "event_id": "0b6f7c1e-3f0a-4c55-9d0e-2b7e6c1f9a10", "tenant_id": "acme-corp", "agent_id": "billing-agent",
-    "session_id": SESSION, "event_type": "TOOL_CALL_PRE", "occurred_at": "2026-11-25T10:00:00Z",
-    "received_at": "2026-11-25T10:00:01Z", "chain_status": "verified",
+    "event_id": "0b6f7c1e-3f0a-4c55-9d0e-2b7e6c1f9a10",
+    "tenant_id": "acme-corp",
+    "agent_id": "billing-agent",
+    "session_id": SESSION,
+    "event_type": "TOOL_CALL_PRE",
+    "occurred_at": "2026-11-25T10:00:00Z",
+    "received_at": "2026-11-25T10:00:01Z",
+    "chain_status": "verified",
 }
 ROUTES: list[tuple[str, str, int, Any]] = [
     ("POST", "/v1/enforce", 200, {"decision": "STEP_UP", "hold_token": TOKEN, "reason": "needs approval"}),
@@ -91,45 +102,75 @@ def server() -> Iterator[list[str]]:
 
 
 def _client() -> AuthenticatedClient:
-    return AuthenticatedClient(base_url=BASE_URL, token="thoth_test_platform_key",
-                               headers={"x-api-key": "thoth_test_platform_key"},
-                               timeout=httpx.Timeout(5.0), raise_on_unexpected_status=True)
+    return AuthenticatedClient(
+        base_url=BASE_URL,
+        token="thoth_test_platform_key",
+        headers={"x-api-key": "thoth_test_platform_key"},
+        timeout=httpx.Timeout(5.0),
+        raise_on_unexpected_status=True,
+    )
 
 
 def _event() -> Event:
-    return Event.from_dict({"event_id": "0b6f7c1e-3f0a-4c55-9d0e-2b7e6c1f9a10", "tenant_id": "acme-corp",
-                            "agent_id": "billing-agent", "session_id": SESSION, "event_type": "TOOL_CALL_PRE",
-                            "occurred_at": "2026-11-25T10:00:00Z", "chain_index": 0, "previous_hash": "",
-                            "hash": "b" * 64})
+    return Event.from_dict(
+        {
+            "event_id": "0b6f7c1e-3f0a-4c55-9d0e-2b7e6c1f9a10",
+            "tenant_id": "acme-corp",
+            "agent_id": "billing-agent",
+            "session_id": SESSION,
+            "event_type": "TOOL_CALL_PRE",
+            "occurred_at": "2026-11-25T10:00:00Z",
+            "chain_index": 0,
+            "previous_hash": "",
+            "hash": "b" * 64,
+        }
+    )
 
 
 def test_every_operation_sync(server: list[str]) -> None:
     with _client() as client:
-        decision = enforce.sync(client=client, body=EnforceRequest(
-            agent_id="billing-agent", tenant_id="acme-corp", tool_name="send_email", session_id=SESSION))
+        decision = enforce.sync(
+            client=client,
+            body=EnforceRequest(
+                agent_id="billing-agent", tenant_id="acme-corp", tool_name="send_email", session_id=SESSION
+            ),
+        )
         assert isinstance(decision, EnforceResponse) and decision.decision == Decision.STEP_UP
         status = get_hold.sync(TOKEN, client=client)
         assert isinstance(status, HoldStatus) and status.resolved is False
-        resolved = resolve_hold.sync(TOKEN, client=client, body=ResolveHoldRequest(
-            resolution=HoldResolution.ALLOW, approver="carol", reason="expected"))
+        resolved = resolve_hold.sync(
+            TOKEN,
+            client=client,
+            body=ResolveHoldRequest(resolution=HoldResolution.ALLOW, approver="carol", reason="expected"),
+        )
         assert isinstance(resolved, Hold) and resolved.status == HoldState.APPROVED
         page = list_holds.sync(client=client, status=HoldState.PENDING, session_id=SESSION)
         assert isinstance(page, HoldPage) and page.items[0].hold_token == TOKEN
         ingested = ingest_events.sync(client=client, body=[_event()])
         assert isinstance(ingested, IngestResult) and ingested.accepted == 1
-        events = list_events.sync(client=client, session_id=SESSION, event_type=EventType.TOOL_CALL_PRE, limit=10)
+        events = list_events.sync(
+            client=client, session_id=SESSION, event_type=EventType.TOOL_CALL_PRE, limit=10
+        )
         assert isinstance(events, EventPage) and events.next_cursor == "MTI"
         assert isinstance(health.sync(client=client), Health)
 
 
 async def test_every_operation_async(server: list[str]) -> None:
     async with _client() as client:
-        decision = await enforce.asyncio(client=client, body=EnforceRequest(
-            agent_id="billing-agent", tenant_id="acme-corp", tool_name="send_email", session_id=SESSION))
+        decision = await enforce.asyncio(
+            client=client,
+            body=EnforceRequest(
+                agent_id="billing-agent", tenant_id="acme-corp", tool_name="send_email", session_id=SESSION
+            ),
+        )
         assert isinstance(decision, EnforceResponse) and decision.hold_token == TOKEN
         assert isinstance(await get_hold.asyncio(TOKEN, client=client), HoldStatus)
-        assert isinstance(await resolve_hold.asyncio(TOKEN, client=client, body=ResolveHoldRequest(
-            resolution=HoldResolution.BLOCK)), Hold)
+        assert isinstance(
+            await resolve_hold.asyncio(
+                TOKEN, client=client, body=ResolveHoldRequest(resolution=HoldResolution.BLOCK)
+            ),
+            Hold,
+        )
         assert isinstance(await list_holds.asyncio(client=client), HoldPage)
         assert isinstance(await ingest_events.asyncio(client=client, body=[_event()]), IngestResult)
         assert isinstance(await list_events.asyncio(client=client), EventPage)
@@ -143,12 +184,25 @@ def test_an_unknown_decision_still_parses() -> None:
 
 def test_errors_parse_into_the_error_schema() -> None:
     with respx.mock() as router:
-        router.post(f"{BASE_URL}/v1/enforce").respond(401, json={"code": "unauthorized", "message": "bad key"})
+        router.post(f"{BASE_URL}/v1/enforce").respond(
+            401, json={"code": "unauthorized", "message": "bad key"}
+        )
         with _client() as client:
-            result = enforce.sync_detailed(client=client, body=EnforceRequest(
-                agent_id="a", tenant_id="t", tool_name="x", session_id="s"))
+            result = enforce.sync_detailed(
+                client=client, body=EnforceRequest(agent_id="a", tenant_id="t", tool_name="x", session_id="s")
+            )
         sent = json.loads(router.calls[0].request.content)
-    assert result.status_code == 401 and isinstance(result.parsed, Error) and result.parsed.code == "unauthorized"
+    assert (
+        result.status_code == 401
+        and isinstance(result.parsed, Error)
+        and result.parsed.code == "unauthorized"
+    )
     # Scalar defaults are sent; list and enum defaults are left to the server (the spec declares them).
-    assert sent == {"agent_id": "a", "tenant_id": "t", "tool_name": "x", "session_id": "s",
-                    "user_id": "system", "environment": "prod"}
+    assert sent == {
+        "agent_id": "a",
+        "tenant_id": "t",
+        "tool_name": "x",
+        "session_id": "s",
+        "user_id": "system",
+        "environment": "prod",
+    }

@@ -20,8 +20,13 @@ from tests.contract.conftest import API_KEY
 from thoth import ThothConfigError, ThothPolicyViolation, get_current_session
 from thoth.tracer import Tracer
 
-COMMON: dict[str, Any] = {"agent_id": "file-agent", "approved_scope": ["read_file"], "tenant_id": "acme-corp",
-                          "api_url": BASE_URL, "api_key": API_KEY}
+COMMON: dict[str, Any] = {
+    "agent_id": "file-agent",
+    "approved_scope": ["read_file"],
+    "tenant_id": "acme-corp",
+    "api_url": BASE_URL,
+    "api_key": API_KEY,
+}
 
 
 class FileTool:
@@ -47,7 +52,11 @@ def test_readme_generic_example(api: ContractAPI) -> None:
     api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "sensitive path", "violation_id": "vio_7"}))
     with pytest.raises(ThothPolicyViolation) as info:
         agent.tools[0].run("/etc/passwd")
-    assert (info.value.tool_name, info.value.reason, info.value.violation_id) == ("read_file", "sensitive path", "vio_7")
+    assert (info.value.tool_name, info.value.reason, info.value.violation_id) == (
+        "read_file",
+        "sensitive path",
+        "vio_7",
+    )
     assert agent.tools[0].paths == ["/tmp/report.txt"]
 
 
@@ -87,7 +96,9 @@ def test_instrument_openai_and_anthropic_take_the_arguments_dict(api: ContractAP
         return f"found {query['q']}"
 
     openai_tools = thoth.instrument_openai({"send_email": send_email}, **COMMON, enforcement="block")
-    assert openai_tools["send_email"](json.loads('{"to": "bob", "subject": "s", "body": "b"}')) == "sent to bob"
+    assert (
+        openai_tools["send_email"](json.loads('{"to": "bob", "subject": "s", "body": "b"}')) == "sent to bob"
+    )
     assert openai_tools["send_email"]('{"to": "carol", "subject": "s", "body": "b"}') == "sent to carol"
     anthropic_tools = thoth.instrument_anthropic({"search_docs": search_docs}, **COMMON)
     assert anthropic_tools["search_docs"]({"q": "retention"}) == "found retention"
@@ -95,7 +106,9 @@ def test_instrument_openai_and_anthropic_take_the_arguments_dict(api: ContractAP
 
 def test_readme_violation_handling_in_a_tool_loop(api: ContractAPI) -> None:
     api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "delete_record is outside the approved scope"}))
-    governed = thoth.instrument_anthropic({"delete_record": lambda id: "deleted"}, **COMMON, enforcement="step_up")
+    governed = thoth.instrument_anthropic(
+        {"delete_record": lambda id: "deleted"}, **COMMON, enforcement="step_up"
+    )
     try:
         result = governed["delete_record"]({"id": 7})
     except ThothPolicyViolation as e:
@@ -112,13 +125,24 @@ def test_readme_low_level_tracer_recipe(api: ContractAPI, monkeypatch: pytest.Mo
     from thoth.tracer import Tracer
 
     monkeypatch.setenv("THOTH_API_URL", BASE_URL)
-    config = ThothConfig(agent_id="langgraph-analyst", approved_scope=["search_database"], tenant_id="acme-corp",
-                         user_id="alice@acme.com", enforcement=EnforcementMode.BLOCK, api_key=API_KEY,
-                         step_up_timeout_minutes=5, step_up_poll_interval_seconds=3)
+    config = ThothConfig(
+        agent_id="langgraph-analyst",
+        approved_scope=["search_database"],
+        tenant_id="acme-corp",
+        user_id="alice@acme.com",
+        enforcement=EnforcementMode.BLOCK,
+        api_key=API_KEY,
+        step_up_timeout_minutes=5,
+        step_up_poll_interval_seconds=3,
+    )
     session = SessionContext(config)
-    tracer = Tracer(config=config, session=session,
-                    emitter=HttpEmitter(api_url=config.resolved_api_url, api_key=API_KEY),
-                    enforcer=EnforcerClient(config), step_up=StepUpClient(config))
+    tracer = Tracer(
+        config=config,
+        session=session,
+        emitter=HttpEmitter(api_url=config.resolved_api_url, api_key=API_KEY),
+        enforcer=EnforcerClient(config),
+        step_up=StepUpClient(config),
+    )
     governed = tracer.wrap_tool("search_database", lambda query: f"rows for {query}")
     assert governed("q4") == "rows for q4"
     assert session.tool_calls == ["search_database"]
@@ -129,31 +153,36 @@ def test_env_vars_supply_key_url_and_tenant(api: ContractAPI, monkeypatch: pytes
     monkeypatch.setenv("THOTH_API_KEY", API_KEY)
     monkeypatch.setenv("THOTH_API_URL", BASE_URL)
     monkeypatch.setenv("THOTH_TENANT_ID", "tenant-from-env")
-    agent = thoth.instrument(MyAgent(), agent_id="a", approved_scope=["read_file"],
-                             api_url="https://ignored.example.com")  # THOTH_API_URL overrides api_url
+    agent = thoth.instrument(
+        MyAgent(), agent_id="a", approved_scope=["read_file"], api_url="https://ignored.example.com"
+    )  # THOTH_API_URL overrides api_url
     agent.tools[0].run("x")
     request = api.calls("/v1/enforce")[0]
     assert request.headers["x-api-key"] == API_KEY
     assert json.loads(request.content)["tenant_id"] == "tenant-from-env"
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"api_url": None}, "THOTH_API_URL"),
-    ({"api_url": "ftp://enforce.example.com"}, "not an http(s) URL"),
-    ({"api_url": "enforce.example.com"}, "not an http(s) URL"),
-    ({"api_url": "http://enforce.example.com"}, "plain http to a non-loopback host"),
-    ({"api_url": "https://user:pw@enforce.example.com"}, "must not carry credentials"),
-    ({"enforcement": "strict"}, "use one of observe, step_up, block, progressive"),
-    ({"agent_id": ""}, "agent_id must be a non-empty string"),
-    ({"agent_id": "   "}, "agent_id must be a non-empty string"),
-    ({"tenant_id": None}, "THOTH_TENANT_ID"),
-    ({"approved_scope": "read_file"}, "approved_scope must be a list"),
-    ({"on_block": "ignore"}, "on_block"),
-    ({"step_up_poll_interval_seconds": 0}, "step_up_poll_interval_seconds"),
-    ({"enforcment": "block"}, "enforcment: unknown option"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"api_url": None}, "THOTH_API_URL"),
+        ({"api_url": "ftp://enforce.example.com"}, "not an http(s) URL"),
+        ({"api_url": "enforce.example.com"}, "not an http(s) URL"),
+        ({"api_url": "http://enforce.example.com"}, "plain http to a non-loopback host"),
+        ({"api_url": "https://user:pw@enforce.example.com"}, "must not carry credentials"),
+        ({"enforcement": "strict"}, "use one of observe, step_up, block, progressive"),
+        ({"agent_id": ""}, "agent_id must be a non-empty string"),
+        ({"agent_id": "   "}, "agent_id must be a non-empty string"),
+        ({"tenant_id": None}, "THOTH_TENANT_ID"),
+        ({"approved_scope": "read_file"}, "approved_scope must be a list"),
+        ({"on_block": "ignore"}, "on_block"),
+        ({"step_up_poll_interval_seconds": 0}, "step_up_poll_interval_seconds"),
+        ({"enforcment": "block"}, "enforcment: unknown option"),
+    ],
+)
 def test_config_errors_fail_at_instrument_time_and_say_what_to_fix(
-        overrides: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    overrides: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for var in ("THOTH_API_URL", "THOTH_API_KEY", "THOTH_TENANT_ID"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ThothConfigError) as info:
@@ -164,7 +193,9 @@ def test_config_errors_fail_at_instrument_time_and_say_what_to_fix(
 
 def test_insecure_http_can_be_allowed_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("THOTH_API_URL", raising=False)
-    thoth.instrument(MyAgent(), **{**COMMON, "api_url": "http://enforcer.internal:8787"}, allow_insecure_http=True)
+    thoth.instrument(
+        MyAgent(), **{**COMMON, "api_url": "http://enforcer.internal:8787"}, allow_insecure_http=True
+    )
 
 
 def test_unknown_object_gets_a_clear_error() -> None:
@@ -172,17 +203,27 @@ def test_unknown_object_gets_a_clear_error() -> None:
         thoth.instrument(42, **COMMON)
 
 
-def test_the_key_never_appears_in_reprs_logs_or_errors(api: ContractAPI, make_tracer: Callable[..., Tracer],
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_never_appears_in_reprs_logs_or_errors(
+    api: ContractAPI, make_tracer: Callable[..., Tracer], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     tracer = make_tracer()
     api.on_enforce(Reply(401, json={"code": "unauthorized", "message": "invalid key"}))
     with pytest.raises(ThothPolicyViolation) as info:
         tracer.wrap_tool("read_file", lambda path: path)("x")
     thoth.flush(1.0)
-    texts = [repr(tracer), repr(tracer.config), str(tracer.config), repr(tracer._enforcer), repr(tracer._step_up),
-             repr(tracer._emitter), str(info.value), repr(info.value), caplog.text,
-             json.dumps(thoth.delivery_stats())]
+    texts = [
+        repr(tracer),
+        repr(tracer.config),
+        str(tracer.config),
+        repr(tracer._enforcer),
+        repr(tracer._step_up),
+        repr(tracer._emitter),
+        str(info.value),
+        repr(info.value),
+        caplog.text,
+        json.dumps(thoth.delivery_stats()),
+    ]
     assert all(API_KEY not in text for text in texts)
 
 
@@ -233,9 +274,16 @@ def test_current_session_inside_a_governed_call(api: ContractAPI) -> None:
 
 
 def test_import_thoth_imports_no_framework_or_server() -> None:
-    code = ("import sys, thoth; heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('langchain', 'langchain_core', 'langgraph', 'crewai', 'autogen', 'openai', 'anthropic', 'mcp', "
-            "'starlette', 'uvicorn', 'sqlalchemy', 'thoth.server')]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    code = (
+        "import sys, thoth; heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('langchain', 'langchain_core', 'langgraph', 'crewai', 'autogen', 'openai', 'anthropic', 'mcp', "
+        "'starlette', 'uvicorn', 'sqlalchemy', 'thoth.server')]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert out.stdout.strip() == "[]"

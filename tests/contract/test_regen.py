@@ -13,13 +13,20 @@ ROOT = Path(__file__).resolve().parents[2]
 REGEN = ROOT / "openapi" / "regen.py"
 COMMITTED = ROOT / "generated_client" / "thoth_api_client"
 
-pytestmark = pytest.mark.skipif(shutil.which("openapi-python-client", path=str(Path(sys.executable).parent)) is None,
-                                reason="needs the dev extra (openapi-python-client)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("openapi-python-client", path=str(Path(sys.executable).parent)) is None,
+    reason="needs the dev extra (openapi-python-client)",
+)
 
 
 def _check(spec: Path, committed: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REGEN), "--check", "--spec", str(spec), "--committed", str(committed)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, str(REGEN), "--check", "--spec", str(spec), "--committed", str(committed)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_committed_client_matches_the_spec() -> None:
@@ -30,9 +37,13 @@ def test_committed_client_matches_the_spec() -> None:
 def test_a_spec_change_is_detected(tmp_path: Path) -> None:
     spec = tmp_path / "thoth.yaml"
     text = (ROOT / "openapi" / "thoth.yaml").read_text()
-    spec.write_text(text.replace("        session_intent: {type: string, maxLength: 4096}",
-                                 "        session_intent: {type: string, maxLength: 4096}\n"
-                                 "        priority: {type: integer}", 1))
+    spec.write_text(
+        text.replace(
+            "        session_intent: {type: string, maxLength: 4096}",
+            "        session_intent: {type: string, maxLength: 4096}\n        priority: {type: integer}",
+            1,
+        )
+    )
     result = _check(spec, COMMITTED)
     assert result.returncode == 1
     assert "enforce_request.py" in result.stderr and "priority" in result.stderr
