@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["UNHASHED_FIELDS", "canonical_json", "event_hash", "verify_chain"]
+__all__ = ["UNHASHED_FIELDS", "canonical_json", "event_hash", "seal", "verify_chain"]
 
 UNHASHED_FIELDS = frozenset({"hash", "signature", "ingested_at"})
 
@@ -32,6 +32,20 @@ def event_hash(event: Mapping[str, Any]) -> str:
     """The ``hash`` an event must carry, given all its other fields."""
     body = {key: value for key, value in event.items() if key not in UNHASHED_FIELDS}
     return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def seal(event: Mapping[str, Any]) -> tuple[str, bytes]:
+    """Hash an event that has no unhashed fields yet; return the hash and the event's JSON with it.
+
+    The JSON is the canonical form plus ``hash`` and an empty ``signature``: one
+    serialisation serves both the hash and the wire.
+    """
+    if UNHASHED_FIELDS.intersection(event):
+        raise ValueError("seal() takes an event without hash, signature or ingested_at")
+    body = canonical_json(event)
+    digest = hashlib.sha256(body).hexdigest()
+    suffix = b'"hash":"' + digest.encode() + b'","signature":""}'
+    return digest, (body[:-1] + b"," + suffix) if len(body) > 2 else b"{" + suffix
 
 
 def verify_chain(events: Iterable[Mapping[str, Any]]) -> list[str]:

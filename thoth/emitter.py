@@ -250,10 +250,9 @@ class _Dispatcher:
         event["ttl"] = int(record.occurred) + _TTL_SECONDS
         event["chain_index"] = record.chain_index
         event["previous_hash"] = self._last_hash.get(record.chain_key, "")
-        event["signature"] = ""
-        event["hash"] = digest = _chain.event_hash(event)
+        digest, data = _chain.seal(event)
         self._last_hash[record.chain_key] = digest
-        return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        return data
 
     def _send_one_batch(self) -> bool:
         """Send the head of the outbox. True when the outbox moved on (sent or dropped)."""

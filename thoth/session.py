@@ -44,10 +44,14 @@ class SessionContext:
         with self._lock:
             self.token_spend += tokens
 
-    def pending_calls(self, tool_name: str) -> list[str]:
-        """The calls so far with ``tool_name`` appended: the wire's ``session_tool_calls``."""
+    def pending_calls(self, tool_name: str, limit: int) -> list[str]:
+        """The last calls with ``tool_name`` appended (at most ``limit``): the wire's ``session_tool_calls``."""
         with self._lock:
-            return [*self.tool_calls, tool_name]
+            return [*self.tool_calls[-(limit - 1) :], tool_name] if limit > 1 else [tool_name]
+
+    def recent_calls(self, limit: int) -> list[str]:
+        """The last ``limit`` calls (an event's ``session_tool_calls``)."""
+        return self.tool_calls[-limit:]
 
     def is_in_scope(self, tool_name: str) -> bool:
         return tool_name in self._config.approved_scope

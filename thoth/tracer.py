@@ -145,7 +145,7 @@ class Tracer:
                 "tool_name": tool_name,
                 "approved_scope": config.approved_scope,
                 "enforcement_mode": config.enforcement.value,
-                "session_tool_calls": list(session.tool_calls),
+                "session_tool_calls": session.recent_calls(config.session_history_limit),
                 "violation_id": violation_id,
             },
             content,
@@ -213,7 +213,10 @@ class Tracer:
             return self._permit(tool_name, call_args, call_id, None)
         session = self._session
         decision = self._enforcer.check(
-            tool_name, session.session_id, session.pending_calls(tool_name), call_args
+            tool_name,
+            session.session_id,
+            session.pending_calls(tool_name, self._config.session_history_limit),
+            call_args,
         )
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             outcome = self._step_up.wait(
@@ -233,7 +236,10 @@ class Tracer:
             return self._permit(tool_name, call_args, call_id, None)
         session = self._session
         decision = await self._enforcer.acheck(
-            tool_name, session.session_id, session.pending_calls(tool_name), call_args
+            tool_name,
+            session.session_id,
+            session.pending_calls(tool_name, self._config.session_history_limit),
+            call_args,
         )
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             outcome = await self._step_up.await_decision(

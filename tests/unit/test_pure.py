@@ -225,3 +225,16 @@ def test_violation_survives_pickling_and_reads_well() -> None:
     )
     assert str(copy) == "Thoth blocked tool 'send_email': outside scope (violation_id=vio_1)"
     assert "retried in 5 seconds" in refusal_text(copy)
+
+
+def test_seal_matches_event_hash_and_is_valid_json() -> None:
+    import json
+
+    event = {"b": [1, 2], "a": "é", "chain_index": 0, "previous_hash": ""}
+    digest, data = _chain.seal(event)
+    parsed = json.loads(data)
+    assert digest == _chain.event_hash(parsed) == parsed["hash"]
+    assert parsed["signature"] == "" and {k: parsed[k] for k in event} == event
+    assert json.loads(_chain.seal({})[1]) == {"hash": _chain.event_hash({}), "signature": ""}
+    with pytest.raises(ValueError, match="without hash"):
+        _chain.seal({"hash": "x"})
