@@ -45,7 +45,7 @@ class SessionContext:
             self.token_spend += tokens
 
     def pending_calls(self, tool_name: str, limit: int) -> list[str]:
-        """The last calls with ``tool_name`` appended (at most ``limit``): the wire's ``session_tool_calls``."""
+        """The last calls, ``tool_name`` appended, at most ``limit``: the wire's ``session_tool_calls``."""
         with self._lock:
             return [*self.tool_calls[-(limit - 1) :], tool_name] if limit > 1 else [tool_name]
 
