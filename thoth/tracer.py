@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -39,6 +40,23 @@ logger = logging.getLogger("thoth.tracer")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _GOVERNED = "__thoth_governed__"  # set on every wrapper: (tracer, original callable)
+
+# Call ids: a random per-process prefix and a counter (cheaper than uuid4 on the hot path).
+_call_prefix = os.urandom(6).hex()
+_call_counter = itertools.count(1)
+
+
+def _new_call_id() -> str:
+    return f"{_call_prefix}-{next(_call_counter)}"
+
+
+def _new_prefix_after_fork() -> None:
+    global _call_prefix, _call_counter
+    _call_prefix, _call_counter = os.urandom(6).hex(), itertools.count(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_prefix_after_fork)
 
 
 class Permit:
@@ -157,7 +175,7 @@ class Tracer:
     def _begin(
         self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None
     ) -> tuple[str, dict[str, Any]]:
-        call_id = call_id or uuid.uuid4().hex
+        call_id = call_id or _new_call_id()
         call_args = dict(args) if args else {}
         self._record(EventType.TOOL_CALL_PRE, tool_name, call_args, {"call_id": call_id})
         return call_id, call_args
@@ -310,8 +328,29 @@ class _ArgsBinder:
             self._sig: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):
             self._sig = None
+        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
+        params = self._sig.parameters.values() if self._sig is not None else ()
+        self._simple: tuple[str, ...] | None = (
+            tuple(p.name for p in params)
+            if self._sig is not None and all(p.kind in plain for p in params)
+            else None
+        )
+        self._simple_set = frozenset(self._simple or ())
+        self._rebuild: Rebuild = (
+            functools.partial(_rebuild_bound, self._sig) if self._sig else _rebuild_legacy
+        )
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], Rebuild]:
+        if (
+            self._simple is not None
+            and len(args) <= len(self._simple)
+            and not kwargs.keys() - self._simple_set
+        ):
+            # Fast path for plain parameters (the common case): no Signature.bind needed.
+            values = dict(zip(self._simple, args, strict=False))
+            if not values.keys() & kwargs.keys():
+                values.update(kwargs)
+                return values, self._rebuild
         if self._sig is not None:
             try:
                 bound = self._sig.bind(*args, **kwargs)
