@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 STAMP := $(VENV)/.thoth-installed
-INTEGRATIONS := langchain langgraph openai anthropic autogen agentchat openai-agents mcp pydantic-ai claude-agent-sdk crewai
+INTEGRATIONS := langchain langgraph openai anthropic autogen ag2 agentchat openai-agents mcp pydantic-ai claude-agent-sdk crewai
 SERVE_ARGS ?= --insecure-dev
 
 .PHONY: help install regen check-generated lint test test-integrations test-all bench bench-smoke demo serve lock clean
