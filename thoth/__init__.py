@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from thoth._instrument import instrument, instrument_anthropic, instrument_openai
+from thoth._instrument import create_tracer, instrument, instrument_anthropic, instrument_openai
 from thoth._version import __version__
 from thoth.client import ThothClient
 from thoth.emitter import all_delivery_stats, close_all, flush_all
@@ -36,6 +36,7 @@ __all__ = [
     "Tracer",
     "__version__",
     "close",
+    "create_tracer",
     "delivery_stats",
     "flush",
     "get_current_session",

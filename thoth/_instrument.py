@@ -16,7 +16,7 @@ from thoth.session import _CURRENT_SESSION, SessionContext
 from thoth.step_up import StepUpClient
 from thoth.tracer import Tracer
 
-__all__ = ["build_tracer", "instrument", "instrument_anthropic", "instrument_openai"]
+__all__ = ["build_tracer", "create_tracer", "instrument", "instrument_anthropic", "instrument_openai"]
 
 _MODES = ", ".join(m.value for m in EnforcementMode)
 
@@ -118,6 +118,29 @@ def _tracer(
         **options,
     )
     return build_tracer(config, session_id)
+
+
+def create_tracer(
+    *,
+    agent_id: str,
+    approved_scope: list[str],
+    tenant_id: str | None = None,
+    user_id: str = "system",
+    enforcement: str = "progressive",
+    api_key: str | None = None,
+    api_url: str | None = None,
+    session_id: str | None = None,
+    **options: Any,
+) -> Tracer:
+    """A :class:`~thoth.tracer.Tracer` for one agent, configured like :func:`instrument`.
+
+    For code that governs calls itself: ``tracer.wrap_tool(name, fn)``, or
+    ``tracer.authorize(name, args)`` then ``permit.finish(result=...)``, or a
+    framework hook such as ``thoth.integrations.langchain.ThothMiddleware(tracer)``.
+    """
+    return _tracer(
+        agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
+    )
 
 
 def instrument(

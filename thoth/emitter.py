@@ -295,7 +295,8 @@ class _Dispatcher:
         after = _failures.retry_after_seconds(headers) if headers is not None else None
         if after is not None:
             return min(after, _BACKOFF_CAP)
-        return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+        # The exponent is capped: a long outage must not overflow the float.
+        return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** min(attempt, 16)))
 
     def _settle(self, count: int, *, sent: bool, reason: str = "") -> None:
         with self._lock:

@@ -95,7 +95,7 @@ class EnforcerClient:
             return None
         delay = failure.retry_after
         if delay is None:
-            delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # full jitter
+            delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** min(attempt, 16)))  # full jitter
         # Only retry when an attempt still fits in the decision deadline.
         return delay if time.monotonic() + delay + 0.01 < deadline else None
 
@@ -168,7 +168,9 @@ def _read(response: httpx.Response) -> EnforcementDecision | _failures.Failure:
     return normalize_enforce_payload(payload)
 
 
-_SDK_OVERRIDES = frozenset({ReasonCode.MALFORMED_RESPONSE, ReasonCode.UNKNOWN_DECISION, ReasonCode.MISSING_HOLD_TOKEN})
+_SDK_OVERRIDES = frozenset(
+    {ReasonCode.MALFORMED_RESPONSE, ReasonCode.UNKNOWN_DECISION, ReasonCode.MISSING_HOLD_TOKEN}
+)
 
 
 def _warn_if_overridden(tool_name: str, decision: EnforcementDecision) -> EnforcementDecision:

@@ -287,3 +287,15 @@ def test_import_thoth_imports_no_framework_or_server() -> None:
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_create_tracer_is_the_public_way_to_govern_by_hand(api: ContractAPI) -> None:
+    tracer = thoth.create_tracer(**COMMON, enforcement="block", on_block="return")
+    permit = tracer.authorize("read_file", {"path": "a"}, call_id="call_1")
+    permit.finish(result="contents")
+    api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "no"}))
+    assert "was not run" in tracer.wrap_tool("read_file", lambda path: path)("b")
+    assert thoth.flush(2.0)
+    assert [e["metadata"]["call_id"] for e in api.events[:2]] == ["call_1", "call_1"]
+    with pytest.raises(ThothConfigError):
+        thoth.create_tracer(**{**COMMON, "agent_id": ""})

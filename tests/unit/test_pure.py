@@ -238,3 +238,16 @@ def test_seal_matches_event_hash_and_is_valid_json() -> None:
     assert json.loads(_chain.seal({})[1]) == {"hash": _chain.event_hash({}), "signature": ""}
     with pytest.raises(ValueError, match="without hash"):
         _chain.seal({"hash": "x"})
+
+
+def test_event_backoff_survives_a_long_outage() -> None:
+    from thoth._transport import Transport
+    from thoth.emitter import _Dispatcher
+
+    dispatcher = _Dispatcher(
+        Transport("http://127.0.0.1:9", None, connect_timeout=1, request_timeout=1),
+        batch_size=10,
+        max_events=10,
+        max_bytes=1024,
+    )
+    assert all(0 <= dispatcher._backoff(attempt, None) <= 30 for attempt in (0, 5, 100, 5000))
