@@ -26,15 +26,18 @@ log = logging.getLogger("thoth.integrations")
 
 def as_args(raw: Any) -> dict[str, Any]:
     """Tool arguments as the dict the enforcer expects, whatever shape the framework used."""
-    if raw is None:
-        return {}
-    if isinstance(raw, Mapping):
-        return {str(k): v for k, v in raw.items()}
-    dump = getattr(raw, "model_dump", None)
-    if callable(dump):  # a pydantic model (validated arguments)
-        dumped = dump()
-        if isinstance(dumped, dict):
-            return dumped
+    try:
+        if raw is None:
+            return {}
+        if isinstance(raw, Mapping):
+            return {str(k): v for k, v in raw.items()}
+        dump = getattr(raw, "model_dump", None)
+        if callable(dump):  # a pydantic model (validated arguments)
+            dumped = dump()
+            if isinstance(dumped, dict):
+                return dumped
+    except Exception:  # never fail the hook over argument shape; the enforcer still sees the call
+        return {"input": repr(raw)}
     return {"input": raw}
 
 

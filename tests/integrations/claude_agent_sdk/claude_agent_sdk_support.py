@@ -1,0 +1,280 @@
+"""Shared by this framework's tests: options pointing at a real `thoth serve` on 127.0.0.1,
+the events it stored, a reviewer that approves step-up holds while the agent loop waits, and
+the hosted Messages API played on 127.0.0.1 for the real Claude Code CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+import thoth
+from thoth._instrument import build_tracer, make_config
+from thoth.emitter import HttpEmitter
+
+REFUSAL_MARK = "[Thoth policy]"
+
+
+def new_agent_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def governed_options(
+    server: Any, agent_id: str, scope: list[str], enforcement: str, **extra: Any
+) -> dict[str, Any]:
+    """Keyword arguments for ``thoth.instrument`` that point at the test server."""
+    return dict(
+        agent_id=agent_id,
+        approved_scope=scope,
+        tenant_id=server.tenant_id,
+        api_url=server.url,
+        api_key=server.api_key,
+        enforcement=enforcement,
+        step_up_poll_interval_seconds=0.05,
+        **extra,
+    )
+
+
+def make_tracer(server: Any, agent_id: str, scope: list[str], enforcement: str, **extra: Any) -> thoth.Tracer:
+    """A Tracer for the explicit helpers: the same parts ``thoth.instrument`` builds."""
+    return build_tracer(
+        make_config(user_id="tester", **governed_options(server, agent_id, scope, enforcement, **extra))
+    )
+
+
+def unreachable_tracer(agent_id: str, scope: list[str], **extra: Any) -> thoth.Tracer:
+    """A Tracer whose enforcer is a closed loopback port: every decision must fail closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = make_config(
+        agent_id=agent_id,
+        approved_scope=scope,
+        tenant_id="acme-corp",
+        user_id="tester",
+        enforcement="block",
+        api_key="thoth_test_unreachable",
+        api_url=f"http://127.0.0.1:{port}",
+        max_retries=0,
+        decision_timeout_seconds=2.0,
+        **extra,
+    )
+    return build_tracer(config)
+
+
+def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:
+    """(event_type, tool_name, call_id) of every event the server stored for ``agent_id``, in order."""
+    # Flush this server's queue only: another test's queue may point at a server that is gone.
+    assert HttpEmitter(server.url, server.api_key).flush(10.0), "events were not delivered"
+    response = httpx.get(
+        f"{server.url}/v1/events",
+        params={"agent_id": agent_id, "limit": 500},
+        headers={"Authorization": f"Bearer {server.admin_key}"},
+        timeout=10.0,
+    )
+    response.raise_for_status()
+    return [
+        (e["event_type"], e.get("tool_name"), (e.get("metadata") or {}).get("call_id"))
+        for e in response.json()["items"]
+    ]
+
+
+def by_call(recorded: list[tuple[str, str, str | None]]) -> dict[str | None, list[str]]:
+    """Event types per call id, in order: parallel calls interleave, each call's own order holds."""
+    out: dict[str | None, list[str]] = {}
+    for kind, _tool, call_id in recorded:
+        out.setdefault(call_id, []).append(kind)
+    return out
+
+
+class Approver:
+    """Approves this agent's step-up holds from another thread while the agent loop waits on them."""
+
+    def __init__(self, server: Any, agent_id: str, expected: int = 1, timeout: float = 30.0) -> None:
+        self._server = server
+        self._agent_id = agent_id
+        self._expected = expected
+        self._deadline = time.monotonic() + timeout
+        self.approved: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Approver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._deadline = 0.0
+        self._thread.join(5.0)
+
+    def _run(self) -> None:
+        while len(self.approved) < self._expected and time.monotonic() < self._deadline:
+            for hold in self._server.holds("pending"):
+                if hold.get("agent_id") == self._agent_id:
+                    self._server.approve(hold["hold_token"])
+                    self.approved.append(hold)
+            time.sleep(0.02)
+
+
+# -- the hosted model, scripted on 127.0.0.1 -------------------------------------------------------------
+# The Claude Code CLI that the SDK drives is real (bundled with claude-agent-sdk); only the hosted
+# Messages API it talks to is played here: ANTHROPIC_BASE_URL points the CLI at this server.
+
+Turn = list[tuple[Any, ...]]  # ("text", str) or ("tool_use", id, name, input)
+
+
+class ScriptedMessagesAPI:
+    """Answers each main-loop ``POST /v1/messages`` with the next scripted turn (SSE when asked)."""
+
+    def __init__(self, *turns: Turn) -> None:
+        self.turns = list(turns)
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def next_turn(self, body: dict[str, Any]) -> Turn:
+        with self._lock:
+            self.requests.append(body)
+            return self.turns.pop(0) if self.turns else [("text", "ok")]
+
+    def tool_results(self) -> dict[str, dict[str, Any]]:
+        """tool_use id -> the tool_result block the model was sent for it."""
+        seen: dict[str, dict[str, Any]] = {}
+        for body in self.requests:
+            for message in body.get("messages", []):
+                content = message.get("content")
+                for block in content if isinstance(content, list) else []:
+                    if block.get("type") == "tool_result":
+                        seen[block["tool_use_id"]] = block
+        return seen
+
+
+def result_text(block: dict[str, Any]) -> str:
+    content = block.get("content")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content)
+    return str(content)
+
+
+def message(turn: Turn) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for part in turn:
+        if part[0] == "text":
+            content.append({"type": "text", "text": part[1]})
+        else:
+            content.append({"type": "tool_use", "id": part[1], "name": part[2], "input": part[3]})
+    stop = "tool_use" if any(p[0] == "tool_use" for p in turn) else "end_turn"
+    return {
+        "id": "msg_test",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+
+
+def sse_events(turn: Turn) -> list[tuple[str, dict[str, Any]]]:
+    full = message(turn)
+    start = {**full, "content": [], "stop_reason": None}
+    out: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
+    for index, block in enumerate(full["content"]):
+        if block["type"] == "text":
+            first = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": block["text"]}
+        else:
+            first = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        out += [
+            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": first}),
+            ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}),
+            ("content_block_stop", {"type": "content_block_stop", "index": index}),
+        ]
+    out += [
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": full["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": 5},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return out
+
+
+def _handler(api: ScriptedMessagesAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+            if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
+                self._json({"input_tokens": 10})
+                return
+            turn = api.next_turn(body) if body.get("tools") else [("text", "ok")]
+            if not body.get("stream"):
+                self._json(message(turn))
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for name, data in sse_events(turn):
+                self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.end_headers()
+
+        def _json(self, obj: dict[str, Any]) -> None:
+            data = json.dumps(obj).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def cli_env(api: ScriptedMessagesAPI, home: str) -> dict[str, str]:
+    """Environment for the CLI: the scripted API, a throwaway HOME, no traffic anywhere else."""
+    return {
+        "ANTHROPIC_BASE_URL": api.url,
+        "ANTHROPIC_API_KEY": "sk-ant-test-offline",
+        "HOME": home,
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+
+
+def modify_policy(tool_name: str, to: str = "security@acme.com") -> str:
+    """A server policy whose MODIFY rule rewrites the ``to`` argument of ``tool_name``."""
+    return f"""
+version: 1
+rules:
+  - id: mail-goes-to-security
+    tools: [{tool_name}]
+    decision: MODIFY
+    modify:
+      set: {{to: "{to}"}}
+    reason: outgoing mail is redirected to security
+"""
