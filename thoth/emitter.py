@@ -49,7 +49,7 @@ DeliveryStats = dict[str, Any]
 _TTL_SECONDS: Final = 90 * 24 * 3600
 _LINGER_SECONDS: Final = 0.2  # how long a partial batch waits for company
 _BACKOFF_BASE: Final = 0.5
-_BACKOFF_CAP: Final = 30.0
+_BACKOFF_CAP: Final = 5.0  # keeps recovery after an outage within seconds
 _WARN_EVERY_SECONDS: Final = 30.0
 _RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
 _HOSTNAME: Final = socket.gethostname()
@@ -116,7 +116,8 @@ class _Dispatcher:
     def _init_state(self) -> None:
         """Queues, thread and counts; the chain positions survive (a forked child continues them)."""
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # new events: ends the linger wait
+        self._urgent = threading.Event()  # flush or close: also ends a backoff wait
         self._idle = threading.Condition(self._lock)
         self._queue: collections.deque[_Record | bytes] = collections.deque()
         self._outbox: collections.deque[bytes] = collections.deque()
@@ -207,11 +208,17 @@ class _Dispatcher:
         while True:
             self._wake.wait(_LINGER_SECONDS)
             self._wake.clear()
-            self._serialise()
-            while self._outbox:
-                if not self._send_one_batch():
-                    break  # backing off; loop around to take new events too
+            try:
                 self._serialise()
+                while self._outbox:
+                    if not self._send_one_batch():
+                        break  # stopping while backing off
+                    self._serialise()
+            except Exception as exc:  # the sender must outlive any bug: events stay queued and counted
+                logger.warning("thoth: event sender error (%s); will retry", type(exc).__name__)
+                with self._lock:
+                    self.stats["last_error"] = f"sender error: {type(exc).__name__}"
+                time.sleep(_BACKOFF_BASE)
             with self._lock:
                 self._idle.notify_all()
                 if self._stopping and not self._queue and not self._outbox:
@@ -286,10 +293,10 @@ class _Dispatcher:
             if stopping:
                 return False
             attempt += 1
-            # Wake early on flush/close; keep the batch and its event ids for the retry.
-            if self._wake.wait(delay):
-                self._wake.clear()
-                self._serialise()
+            # Only flush/close cut a backoff short (new events must not: that would be a retry storm).
+            # The batch keeps its event ids for the retry.
+            if self._urgent.wait(delay):
+                self._urgent.clear()
 
     def _backoff(self, attempt: int, headers: httpx.Headers | None) -> float:
         after = _failures.retry_after_seconds(headers) if headers is not None else None
@@ -312,6 +319,7 @@ class _Dispatcher:
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued so far was sent (or dropped). True when done in time."""
         deadline = time.monotonic() + timeout
+        self._urgent.set()
         with self._lock:
             while self.pending():
                 if self._thread is None:
@@ -334,6 +342,7 @@ class _Dispatcher:
                 self._outbox_bytes = 0
                 self._drop_locked("shutdown", left)
             thread = self._thread
+        self._urgent.set()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, min(timeout, 1.0)))

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -294,3 +295,39 @@ def test_ingest_is_never_called_when_allow_has_no_events(
     api.on_enforce(allow())
     assert thoth.flush(0.5)  # nothing queued: returns at once
     assert api.calls("/v1/events/batch") == []
+
+
+def test_new_events_do_not_cut_the_backoff_short(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_ingest(error(503, "unavailable", "down"))
+    governed = make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # a busy agent: ~30 batches' worth of events per second
+        governed("x")
+        time.sleep(0.005)
+    posts = len(api.calls("/v1/events/batch"))
+    # Exponential backoff from 0.5 s with full jitter: a handful of retries in 1.5 s, not one per event.
+    assert 1 <= posts <= 12
+    api.on_ingest(Reply(200, json={"accepted": 1}))
+    assert thoth.flush(15.0)
+    assert thoth.delivery_stats()["dropped_total"] == 0
+
+
+def test_the_sender_thread_survives_an_internal_error(
+    api: ContractAPI, make_tracer: Callable[..., Tracer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thoth.emitter import _Dispatcher
+
+    original = _Dispatcher._send_one_batch
+    failures = iter([True])
+
+    def flaky(self: _Dispatcher) -> bool:
+        if next(failures, False):
+            raise RuntimeError("bug")
+        return original(self)
+
+    monkeypatch.setattr(_Dispatcher, "_send_one_batch", flaky)
+    make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
+    assert thoth.flush(5.0)
+    assert len(api.events) == 2
