@@ -13,16 +13,47 @@ cannot be reached or answers nonsense, the tool does not run (fail closed).
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from thoth._instrument import create_tracer, instrument, instrument_anthropic, instrument_openai
 from thoth._version import __version__
-from thoth.client import ThothClient
-from thoth.emitter import all_delivery_stats, close_all, flush_all
 from thoth.errors import ThothConfigError, ThothError, ThothPolicyViolation, refusal_text
-from thoth.models import EnforcementMode, ThothConfig
-from thoth.session import SessionContext, get_current_session
-from thoth.tracer import Permit, Tracer
+
+if TYPE_CHECKING:
+    from thoth._instrument import create_tracer, instrument, instrument_anthropic, instrument_openai
+    from thoth.client import ThothClient
+    from thoth.models import EnforcementMode, ThothConfig
+    from thoth.session import SessionContext, get_current_session
+    from thoth.tracer import Permit, Tracer
+
+# Loaded on first use (PEP 562): `import thoth` stays cheap for tools that only import it.
+_LAZY = {
+    "create_tracer": "thoth._instrument",
+    "instrument": "thoth._instrument",
+    "instrument_anthropic": "thoth._instrument",
+    "instrument_openai": "thoth._instrument",
+    "ThothClient": "thoth.client",
+    "EnforcementMode": "thoth.models",
+    "ThothConfig": "thoth.models",
+    "SessionContext": "thoth.session",
+    "get_current_session": "thoth.session",
+    "Permit": "thoth.tracer",
+    "Tracer": "thoth.tracer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'thoth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "EnforcementMode",
@@ -49,16 +80,22 @@ __all__ = [
 
 def flush(timeout: float = 5.0) -> bool:
     """Wait up to ``timeout`` seconds for every queued audit event to be delivered."""
+    from thoth.emitter import flush_all
+
     return flush_all(timeout)
 
 
 def close(timeout: float = 5.0) -> bool:
     """Flush, then stop the background senders (they restart if more events come)."""
+    from thoth.emitter import close_all
+
     return close_all(timeout)
 
 
 def delivery_stats() -> dict[str, Any]:
     """Event delivery counts across endpoints: enqueued, sent, retried, dropped by reason, pending."""
+    from thoth.emitter import all_delivery_stats
+
     per_endpoint = all_delivery_stats()
     dropped: dict[str, int] = {}
     for stats in per_endpoint:

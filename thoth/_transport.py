@@ -9,17 +9,19 @@ generated client (``thoth_api_client``); this module only owns the pools.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import platform
 import threading
 import weakref
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
 
 from thoth._version import __version__
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Transport", "get_transport", "reset_transports"]
 
@@ -74,6 +76,8 @@ class Transport:
 
     def async_client(self) -> httpx.AsyncClient:
         """The AsyncClient for the running event loop (an AsyncClient cannot cross loops)."""
+        import asyncio  # only async callers pay for it
+
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:

@@ -61,6 +61,13 @@ class EnforcerClient:
         }
         if config.session_intent is not None:
             self._static["session_intent"] = config.session_intent
+        # The generated client owns the wire shape (method, path, headers); built once, since
+        # constructing and dumping its model on every call costs more than the rest of the SDK.
+        template = _enforce_op._get_kwargs(
+            body=EnforceRequest.from_dict({**self._static, "tool_name": "-", "session_id": "-"})
+        )
+        template.pop("json")
+        self._template = template
 
     def __repr__(self) -> str:
         return f"EnforcerClient(agent_id={self._config.agent_id!r}, url={self._transport.base_url!r})"
@@ -75,9 +82,8 @@ class EnforcerClient:
         body["enforcement_trace_id"] = self._config.enforcement_trace_id or session_id
         body["action_attestation_id"] = uuid.uuid4().hex
         if tool_args is not None:
-            body["tool_args"] = _jsonable(tool_args)
-        # The generated client owns the wire shape of the request (method, path, headers, body).
-        return _enforce_op._get_kwargs(body=EnforceRequest.from_dict(body))
+            body["tool_args"] = tool_args if _is_plain_json(tool_args) else _jsonable(tool_args)
+        return {**self._template, "json": body}
 
     def _deadline(self) -> float:
         return time.monotonic() + self._config.decision_timeout_seconds
@@ -85,6 +91,8 @@ class EnforcerClient:
     def _timeout(self, deadline: float) -> httpx.Timeout:
         remaining = max(0.001, deadline - time.monotonic())
         t = self._transport.timeout
+        if remaining >= (t.read or 0) + (t.connect or 0):
+            return t  # the usual case: the per-attempt timeout fits in the deadline
         return httpx.Timeout(
             min(t.read or remaining, remaining), connect=min(t.connect or remaining, remaining)
         )
@@ -183,6 +191,14 @@ def _warn_if_overridden(tool_name: str, decision: EnforcementDecision) -> Enforc
 def _fail_closed(tool_name: str, failure: _failures.Failure) -> EnforcementDecision:
     logger.warning("thoth: blocking %s (fail closed): %s", tool_name, failure.reason)
     return block(failure.reason, failure.reason_code)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _is_plain_json(args: dict[str, Any]) -> bool:
+    """True when every argument is a JSON scalar (the common case needs no conversion)."""
+    return all(type(key) is str and type(value) in _PLAIN for key, value in args.items())
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:

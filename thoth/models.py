@@ -76,7 +76,7 @@ class ThothConfig(BaseModel):
     connect_timeout_seconds: float = Field(default=2.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     """Retries of transient enforcer failures (reset connection, 502/503/504, 429 with Retry-After)."""
-    session_history_limit: int = Field(default=100, ge=1, le=10_000)
+    session_history_limit: int = Field(default=50, ge=1, le=10_000)
     """How many of the session's latest tool names travel as ``session_tool_calls`` (keeps each call O(1))."""
     allow_insecure_http: bool = False
     """Allow plain http:// to a host that is not loopback (the key would travel in clear)."""
