@@ -13,7 +13,9 @@ pytest.importorskip("ag2")
 from ag2 import Agent
 from ag2.events import ToolCallEvent, ToolErrorEvent, ToolResultsEvent
 from ag2.testing import TestConfig, TrackingConfig
-from ag2_support import (
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
     by_call,
@@ -23,8 +25,6 @@ from ag2_support import (
     new_agent_id,
     unreachable_tracer,
 )
-
-import thoth
 
 pytestmark = pytest.mark.integration
 

@@ -11,16 +11,6 @@ import pytest
 pytest.importorskip("autogen_agentchat")
 pytest.importorskip("autogen_ext")
 
-from agentchat_support import (
-    REFUSAL_MARK,
-    Approver,
-    by_call,
-    events,
-    governed_options,
-    modify_policy,
-    new_agent_id,
-    unreachable_tracer,
-)
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, FunctionExecutionResultMessage, RequestUsage
@@ -28,6 +18,17 @@ from autogen_core.tools import FunctionTool, StaticWorkbench
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 import thoth
+from tests.integrations._shared import (
+    REFUSAL_MARK,
+    Approver,
+    by_call,
+    events,
+    governed_options,
+    make_tracer,
+    modify_policy,
+    new_agent_id,
+    unreachable_tracer,
+)
 from thoth.integrations.agentchat import govern_workbench
 
 pytestmark = pytest.mark.integration
@@ -113,11 +114,7 @@ async def test_instrumented_agent_parallel_calls_and_usable_after_refusal(thoth_
 async def test_governed_workbench_raise_mode_never_hangs_the_agent(thoth_server: Any) -> None:
     agent_id = new_agent_id("agentchat-wb")
     tools = Tools()
-    from thoth._instrument import build_tracer, make_config
-
-    tracer = build_tracer(
-        make_config(user_id="t", **governed_options(thoth_server, agent_id, ["search_docs"], "block"))
-    )
+    tracer = make_tracer(thoth_server, agent_id, ["search_docs"], "block")
     workbench = govern_workbench(
         StaticWorkbench([FunctionTool(f, description=f.__doc__ or "") for f in tools.functions()]), tracer
     )

@@ -12,9 +12,11 @@ pytest.importorskip("anthropic.types")  # a submodule: never mistake this test d
 pytest.importorskip("httpx2")
 
 import anthropic
-from anthropic_support import REFUSAL_MARK, Approver, ScriptedModel, events, governed_options, text, tool_uses
+from anthropic_support import text, tool_uses
 
 import thoth
+from tests.integrations._hosted_model import ScriptedModel
+from tests.integrations._shared import REFUSAL_MARK, Approver, events, governed_options
 from thoth.integrations.anthropic import atool_result_message, tool_result_message, tool_results
 
 pytestmark = pytest.mark.integration
@@ -143,7 +145,7 @@ def test_step_up_approved_while_the_loop_waits(thoth_server: Any) -> None:
     governed = _governed(thoth_server, agent_id, {"delete_record": tools.delete_record}, "step_up")
     response = tool_uses(("delete_record", {"record_id": "7"}, "toolu_delete"))
 
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         results = tool_results(response, governed)
 
     assert len(approver.approved) == 1

@@ -12,7 +12,9 @@ import pytest
 pytest.importorskip("autogen")
 
 import autogen
-from autogen_support import (
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
     by_call,
@@ -22,8 +24,6 @@ from autogen_support import (
     new_agent_id,
     unreachable_tracer,
 )
-
-import thoth
 from thoth.emitter import HttpEmitter
 from thoth.enforcer_client import EnforcerClient
 from thoth.models import EnforcementMode, ThothConfig

@@ -1,125 +1,12 @@
-"""Shared by this framework's tests: options pointing at a real `thoth serve` on 127.0.0.1,
-the events it stored, a reviewer that approves step-up holds while the agent loop waits, and
-the hosted Messages API played on 127.0.0.1 for the real Claude Code CLI."""
+"""Test support for the Claude Agent SDK suite: the hosted Messages API, played on 127.0.0.1 for the
+real Claude Code CLI (the shared server helpers are in ``tests.integrations._shared``)."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import httpx
-
-import thoth
-from thoth._instrument import build_tracer, make_config
-from thoth.emitter import HttpEmitter
-
-REFUSAL_MARK = "[Thoth policy]"
-
-
-def new_agent_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def governed_options(
-    server: Any, agent_id: str, scope: list[str], enforcement: str, **extra: Any
-) -> dict[str, Any]:
-    """Keyword arguments for ``thoth.instrument`` that point at the test server."""
-    return dict(
-        agent_id=agent_id,
-        approved_scope=scope,
-        tenant_id=server.tenant_id,
-        api_url=server.url,
-        api_key=server.api_key,
-        enforcement=enforcement,
-        step_up_poll_interval_seconds=0.05,
-        **extra,
-    )
-
-
-def make_tracer(server: Any, agent_id: str, scope: list[str], enforcement: str, **extra: Any) -> thoth.Tracer:
-    """A Tracer for the explicit helpers: the same parts ``thoth.instrument`` builds."""
-    return build_tracer(
-        make_config(user_id="tester", **governed_options(server, agent_id, scope, enforcement, **extra))
-    )
-
-
-def unreachable_tracer(agent_id: str, scope: list[str], **extra: Any) -> thoth.Tracer:
-    """A Tracer whose enforcer is a closed loopback port: every decision must fail closed."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = make_config(
-        agent_id=agent_id,
-        approved_scope=scope,
-        tenant_id="acme-corp",
-        user_id="tester",
-        enforcement="block",
-        api_key="thoth_test_unreachable",
-        api_url=f"http://127.0.0.1:{port}",
-        max_retries=0,
-        decision_timeout_seconds=2.0,
-        **extra,
-    )
-    return build_tracer(config)
-
-
-def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:
-    """(event_type, tool_name, call_id) of every event the server stored for ``agent_id``, in order."""
-    # Flush this server's queue only: another test's queue may point at a server that is gone.
-    assert HttpEmitter(server.url, server.api_key).flush(10.0), "events were not delivered"
-    response = httpx.get(
-        f"{server.url}/v1/events",
-        params={"agent_id": agent_id, "limit": 500},
-        headers={"Authorization": f"Bearer {server.admin_key}"},
-        timeout=10.0,
-    )
-    response.raise_for_status()
-    return [
-        (e["event_type"], e.get("tool_name"), (e.get("metadata") or {}).get("call_id"))
-        for e in response.json()["items"]
-    ]
-
-
-def by_call(recorded: list[tuple[str, str, str | None]]) -> dict[str | None, list[str]]:
-    """Event types per call id, in order: parallel calls interleave, each call's own order holds."""
-    out: dict[str | None, list[str]] = {}
-    for kind, _tool, call_id in recorded:
-        out.setdefault(call_id, []).append(kind)
-    return out
-
-
-class Approver:
-    """Approves this agent's step-up holds from another thread while the agent loop waits on them."""
-
-    def __init__(self, server: Any, agent_id: str, expected: int = 1, timeout: float = 30.0) -> None:
-        self._server = server
-        self._agent_id = agent_id
-        self._expected = expected
-        self._deadline = time.monotonic() + timeout
-        self.approved: list[dict[str, Any]] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Approver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._deadline = 0.0
-        self._thread.join(5.0)
-
-    def _run(self) -> None:
-        while len(self.approved) < self._expected and time.monotonic() < self._deadline:
-            for hold in self._server.holds("pending"):
-                if hold.get("agent_id") == self._agent_id:
-                    self._server.approve(hold["hold_token"])
-                    self.approved.append(hold)
-            time.sleep(0.02)
-
 
 # -- the hosted model, scripted on 127.0.0.1 -------------------------------------------------------------
 # The Claude Code CLI that the SDK drives is real (bundled with claude-agent-sdk); only the hosted
@@ -264,17 +151,3 @@ def cli_env(api: ScriptedMessagesAPI, home: str) -> dict[str, str]:
         "DISABLE_AUTOUPDATER": "1",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
-
-
-def modify_policy(tool_name: str, to: str = "security@acme.com") -> str:
-    """A server policy whose MODIFY rule rewrites the ``to`` argument of ``tool_name``."""
-    return f"""
-version: 1
-rules:
-  - id: mail-goes-to-security
-    tools: [{tool_name}]
-    decision: MODIFY
-    modify:
-      set: {{to: "{to}"}}
-    reason: outgoing mail is redirected to security
-"""

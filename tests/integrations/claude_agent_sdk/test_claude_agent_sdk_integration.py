@@ -21,22 +21,20 @@ from claude_agent_sdk import (
     create_sdk_mcp_server,
     tool,
 )
-from claude_agent_sdk_support import (
+from claude_agent_sdk_support import ScriptedMessagesAPI, cli_env, result_text
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
-    ScriptedMessagesAPI,
     by_call,
-    cli_env,
     events,
     governed_options,
     make_tracer,
     modify_policy,
     new_agent_id,
-    result_text,
     unreachable_tracer,
 )
-
-import thoth
 from thoth.integrations.claude_agent_sdk import thoth_can_use_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -17,19 +17,10 @@ pytest.importorskip("crewai.hooks")  # a submodule: never mistake this test dire
 
 from crewai import Agent, Crew, Task
 from crewai.tools import tool
-from crewai_support import (
-    REFUSAL_MARK,
-    Approver,
-    ScriptedLLM,
-    events,
-    governed_options,
-    last_prompt_text,
-    native_calls,
-    react_call,
-    react_final,
-)
+from crewai_support import ScriptedLLM, last_prompt_text, native_calls, react_call, react_final
 
 import thoth
+from tests.integrations._shared import REFUSAL_MARK, Approver, events, governed_options
 from thoth.integrations import crewai as thoth_crewai
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -147,7 +138,7 @@ def test_step_up_approved_while_the_crew_waits(thoth_server: Any) -> None:
     agent, crew = _crew(llm, tools)
     thoth.instrument(agent, **_options(thoth_server, agent_id, "step_up"))
 
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         out = crew.kickoff()
 
     assert len(approver.approved) == 1

@@ -19,19 +19,17 @@ from langchain_classic.agents import AgentExecutor, create_tool_calling_agent
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import StructuredTool, tool
-from langchain_support import (
-    REFUSAL_MARK,
-    Approver,
-    calls,
-    events,
-    governed_options,
-    scripted,
-    stored_events,
-    tool_messages_seen,
-)
 
 import thoth
-from thoth._instrument import build_tracer, make_config
+from tests.integrations._langchain_model import calls, scripted, tool_messages_seen
+from tests.integrations._shared import (
+    REFUSAL_MARK,
+    Approver,
+    events,
+    governed_options,
+    make_tracer,
+    stored_events,
+)
 from thoth.integrations.langchain import GovernedTool, middleware
 
 pytestmark = pytest.mark.integration
@@ -83,8 +81,7 @@ def _agent_id() -> str:
 
 
 def _tracer(server: Any, agent_id: str, enforcement: str, **extra: Any) -> Any:
-    options = governed_options(server, agent_id, ["web_search"], enforcement, **extra)
-    return build_tracer(make_config(user_id="test", **options))
+    return make_tracer(server, agent_id, ["web_search"], enforcement, **extra)
 
 
 def _executor(model: Any, tools: Tools) -> AgentExecutor:
@@ -143,7 +140,7 @@ def test_agent_executor_step_up_approved_while_waiting(thoth_server: Any) -> Non
     executor = _executor(model, tools)
     thoth.instrument(executor, **governed_options(thoth_server, agent_id, ["web_search"], "step_up"))
 
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         out = executor.invoke({"input": "delete the old log"})
 
     assert len(approver.approved) == 1
@@ -184,7 +181,7 @@ async def test_create_agent_middleware_step_up_async(thoth_server: Any) -> None:
     tracer = _tracer(thoth_server, agent_id, "step_up")
     agent = create_agent(model, tools.all, middleware=[middleware(tracer)])
 
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         out = await agent.ainvoke({"messages": [("user", "delete it")]})
 
     assert len(approver.approved) == 1

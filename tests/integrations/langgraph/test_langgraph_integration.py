@@ -15,18 +15,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import StructuredTool, tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
-from langgraph_support import (
-    REFUSAL_MARK,
-    Approver,
-    calls,
-    events,
-    governed_options,
-    scripted,
-    tool_messages_seen,
-)
 
 import thoth
-from thoth._instrument import build_tracer, make_config
+from tests.integrations._langchain_model import calls, scripted, tool_messages_seen
+from tests.integrations._shared import REFUSAL_MARK, Approver, events, governed_options, make_tracer
 from thoth.integrations.langgraph import governed_tool_node
 
 with warnings.catch_warnings():  # create_react_agent is deprecated in favour of langchain's create_agent
@@ -154,10 +146,10 @@ async def test_step_up_approved_while_the_graph_waits(thoth_server: Any) -> None
         calls(("send_slack_message", {"channel": "#ops", "message": "hi"}, "call_slack")),
         AIMessage("Posted."),
     )
-    tracer = build_tracer(make_config(user_id="test", **_options(thoth_server, agent_id, "step_up")))
+    tracer = make_tracer(thoth_server, agent_id, ["search_database"], "step_up")
     graph = _own_graph(model, governed_tool_node(tools.all, tracer))
 
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         out = await _run(graph, "async", "post hi to #ops")
 
     assert len(approver.approved) == 1

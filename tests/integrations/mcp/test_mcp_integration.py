@@ -13,7 +13,9 @@ pytest.importorskip("mcp")
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_support import (
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
     by_call,
@@ -24,8 +26,6 @@ from mcp_support import (
     new_agent_id,
     unreachable_tracer,
 )
-
-import thoth
 from thoth.integrations.mcp import govern_mcp_session, thoth_extension
 
 pytestmark = pytest.mark.integration

@@ -13,19 +13,11 @@ pytest.importorskip("openai.types.chat")  # a submodule: never mistake this test
 pytest.importorskip("httpx2")
 
 import openai
-from openai_support import (
-    REFUSAL_MARK,
-    Approver,
-    ScriptedModel,
-    chat_text,
-    chat_tool_calls,
-    events,
-    governed_options,
-    response_function_calls,
-    response_text,
-)
+from openai_support import chat_text, chat_tool_calls, response_function_calls, response_text
 
 import thoth
+from tests.integrations._hosted_model import ScriptedModel
+from tests.integrations._shared import REFUSAL_MARK, Approver, events, governed_options, make_tracer
 from thoth.integrations.openai import (
     afunction_call_outputs,
     atool_messages,
@@ -178,7 +170,7 @@ def test_step_up_approved_while_the_loop_waits(thoth_server: Any) -> None:
     client = _client(model)
 
     first = client.chat.completions.create(model="gpt-4o", tools=TOOLS, messages=[]).choices[0].message
-    with Approver(thoth_server) as approver:
+    with Approver(thoth_server, agent_id) as approver:
         answers = tool_messages(first, governed)
 
     assert len(approver.approved) == 1
@@ -310,12 +302,10 @@ def test_modify_runs_the_function_with_the_rewritten_arguments(make_thoth_server
 
 
 def test_instrument_governs_a_dict_in_place(thoth_server: Any) -> None:
-    from thoth._instrument import build_tracer, make_config
     from thoth.integrations.openai import instrument
 
     tools, agent_id = Tools(), _agent_id()
-    options = governed_options(thoth_server, agent_id, ["search_docs"], "block")
-    tracer = build_tracer(make_config(user_id="test", **options))
+    tracer = make_tracer(thoth_server, agent_id, ["search_docs"], "block")
     dispatch = {"search_docs": tools.search_docs, "send_email": tools.send_email}
 
     assert instrument(dispatch, tracer) is dispatch

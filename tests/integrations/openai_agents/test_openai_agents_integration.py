@@ -11,7 +11,9 @@ pytest.importorskip("agents")
 
 from agents import Agent, Runner, ToolInputGuardrailTripwireTriggered, function_tool, set_tracing_disabled
 from agents.testing import ScriptedModel, assistant_message, function_call
-from openai_agents_support import (
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
     by_call,
@@ -21,8 +23,6 @@ from openai_agents_support import (
     new_agent_id,
     unreachable_tracer,
 )
-
-import thoth
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,9 @@ pytest.importorskip("pydantic_ai")
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
-from pydantic_ai_support import (
+
+import thoth
+from tests.integrations._shared import (
     REFUSAL_MARK,
     Approver,
     by_call,
@@ -23,8 +25,6 @@ from pydantic_ai_support import (
     new_agent_id,
     unreachable_tracer,
 )
-
-import thoth
 from thoth.integrations.pydantic_ai import thoth_capability
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,9 @@
-"""Shared by this framework's tests: options pointing at a real `thoth serve` on 127.0.0.1,
-the events it stored, and a reviewer that approves step-up holds while the agent loop waits."""
+"""Shared by every framework's integration tests: options pointing at a real `thoth serve` on
+127.0.0.1, the events it stored, and a reviewer that approves step-up holds while the agent loop waits.
+
+Import it as ``tests.integrations._shared``: pytest puts each test's own folder on sys.path, and the
+repository root (the parent of the ``tests`` package). Framework-free, so any suite's env can load it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from typing import Any
 import httpx
 
 import thoth
-from thoth._instrument import build_tracer, make_config
 from thoth.emitter import HttpEmitter
 
 REFUSAL_MARK = "[Thoth policy]"
@@ -39,9 +42,9 @@ def governed_options(
 
 
 def make_tracer(server: Any, agent_id: str, scope: list[str], enforcement: str, **extra: Any) -> thoth.Tracer:
-    """A Tracer for the explicit helpers: the same parts ``thoth.instrument`` builds."""
-    return build_tracer(
-        make_config(user_id="tester", **governed_options(server, agent_id, scope, enforcement, **extra))
+    """A Tracer for the explicit helpers, configured like ``thoth.instrument`` with the same options."""
+    return thoth.create_tracer(
+        user_id="tester", **governed_options(server, agent_id, scope, enforcement, **extra)
     )
 
 
@@ -50,7 +53,7 @@ def unreachable_tracer(agent_id: str, scope: list[str], **extra: Any) -> thoth.T
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = make_config(
+    return thoth.create_tracer(
         agent_id=agent_id,
         approved_scope=scope,
         tenant_id="acme-corp",
@@ -62,11 +65,10 @@ def unreachable_tracer(agent_id: str, scope: list[str], **extra: Any) -> thoth.T
         decision_timeout_seconds=2.0,
         **extra,
     )
-    return build_tracer(config)
 
 
-def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:
-    """(event_type, tool_name, call_id) of every event the server stored for ``agent_id``, in order."""
+def stored_events(server: Any, agent_id: str) -> list[dict[str, Any]]:
+    """Every event the server stored for ``agent_id``, in order, once this process's queue for it is sent."""
     # Flush this server's queue only: another test's queue may point at a server that is gone.
     assert HttpEmitter(server.url, server.api_key).flush(10.0), "events were not delivered"
     response = httpx.get(
@@ -76,9 +78,15 @@ def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:
         timeout=10.0,
     )
     response.raise_for_status()
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:
+    """(event_type, tool_name, call_id) of every event the server stored for ``agent_id``, in order."""
     return [
         (e["event_type"], e.get("tool_name"), (e.get("metadata") or {}).get("call_id"))
-        for e in response.json()["items"]
+        for e in stored_events(server, agent_id)
     ]
 
 
@@ -112,7 +120,7 @@ class Approver:
     def _run(self) -> None:
         while len(self.approved) < self._expected and time.monotonic() < self._deadline:
             for hold in self._server.holds("pending"):
-                if hold.get("agent_id") == self._agent_id:
+                if hold.get("agent_id") == self._agent_id and hold not in self.approved:
                     self._server.approve(hold["hold_token"])
                     self.approved.append(hold)
             time.sleep(0.02)
