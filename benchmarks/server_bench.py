@@ -1,0 +1,359 @@
+"""Enforcer figures: decisions/s and latency at 1 and 32 connections, events stored/s, policy eval time.
+
+``run(smoke)`` starts a real ``thoth serve`` (uvicorn, uvloop, httptools, SQLite WAL) on
+127.0.0.1 with a 10-rule policy, drives it from a separate load-generator process (a raw
+asyncio HTTP/1.1 keep-alive client, so the client costs little of the shared CPU), and
+returns the figures. On Linux the server is pinned to one CPU and the load generator to
+another. Run it alone with ``python benchmarks/server_bench.py [--smoke]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TARGETS = {
+    "decisions_per_s_at_32": 3000.0,
+    "p99_ms_at_32": 20.0,
+    "events_per_s_batch_100": 20000.0,
+    "policy_eval_us_10_rules": 100.0,
+}
+
+TEN_RULE_POLICY = """
+version: 1
+tags:
+  reads_secrets: [get_secret, "vault_*"]
+  sends_data_out: [send_email, "http_*"]
+rules:
+  - {id: no-deletes, tools: ["delete_*"], decision: BLOCK}
+  - {id: external-email, tools: [send_email], when: '!args.to.endsWith("@acme.com")', decision: STEP_UP}
+  - {id: refund-limit, tools: [issue_refund], when: 'args.amount >= 1000', decision: BLOCK}
+  - {id: no-exfiltration, after_tags: [reads_secrets], tags: [sends_data_out], decision: BLOCK}
+  - {id: session-cap, limit: {calls: 100000}, decision: BLOCK}
+  - {id: search-budget, tools: [web_search], limit: {calls_per_tool: 50000}, decision: STEP_UP}
+  - {id: rate, limit: {calls_per_minute: 100000}, decision: DEFER}
+  - {id: prod-deploys, tools: [deploy], environments: [prod], decision: STEP_UP}
+  - {id: trim-body, tools: [send_email], when: 'size(args.body) > 2000', decision: MODIFY,
+     modify: {truncate: {body: 2000}}}
+  - {id: interns, agents: ["intern-*"], decision: BLOCK}
+"""
+
+TENANT = "bench-corp"
+
+
+# -- the server under test ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pin(cpu: int) -> list[str]:
+    """A command prefix that pins a process to one CPU, when the machine has two or more
+    (THOTH_BENCH_PIN=0 turns it off)."""
+    if os.environ.get("THOTH_BENCH_PIN", "1") == "0":
+        return []
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        return ["taskset", "-c", str(sorted(os.sched_getaffinity(0))[cpu])] if _has_taskset() else []
+    return []
+
+
+def _has_taskset() -> bool:
+    return any((Path(p) / "taskset").exists() for p in os.environ.get("PATH", "").split(os.pathsep))
+
+
+class _Server:
+    def __init__(self, workdir: Path, log_level: str) -> None:
+        self.key = "thoth_bench_" + secrets.token_hex(12)
+        policy = workdir / "policy.yaml"
+        policy.write_text(TEN_RULE_POLICY, encoding="utf-8")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            *_pin(0), sys.executable, "-m", "thoth.cli", "serve", "--port", str(self.port),
+            "--policy", str(policy), "--db", f"sqlite:///{workdir / 'bench.db'}",
+            "--api-key", f"{TENANT}:{self.key}", "--log-level", log_level,
+        ]  # fmt: skip
+        self.log = (workdir / "server.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"thoth serve did not start; see {workdir / 'server.log'}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+# -- the load generator (runs in its own process) ------------------------------------------------------
+
+
+def _enforce_body(connection: int, index: int) -> bytes:
+    # a fresh session every 200 calls per connection, so session loads are part of the mix
+    session = f"bench-{connection}-{index // 200}"
+    body = {
+        "agent_id": "bench-agent",
+        "tenant_id": TENANT,
+        "user_id": "bench",
+        "tool_name": "send_email" if index % 2 else "read_file",
+        "session_id": session,
+        "session_tool_calls": ["read_file"],
+        "approved_scope": ["read_file", "send_email"],
+        "enforcement_mode": "progressive",
+        "tool_args": {"to": "bob@acme.com", "subject": "report", "body": "x" * 200},
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _event_batches(batch_size: int, batches: int) -> list[bytes]:
+    from thoth._chain import event_hash
+
+    payloads = []
+    for batch in range(batches):
+        session = f"bench-events-{uuid.uuid4()}"
+        previous = ""
+        events = []
+        for index in range(batch_size):
+            event = {
+                "event_id": str(uuid.uuid4()),
+                "tenant_id": TENANT,
+                "agent_id": "bench-agent",
+                "session_id": session,
+                "user_id": "bench",
+                "source_type": "agent_tool_call",
+                "event_type": "TOOL_CALL_POST" if index % 2 else "TOOL_CALL_PRE",
+                "tool_name": "read_file",
+                "content": json.dumps({"path": f"/data/{batch}/{index}.txt", "bytes": 1234}),
+                "metadata": {"latency_ms": 1.5},
+                "enforcement_mode": "progressive",
+                "occurred_at": "2026-11-25T10:00:00.123456Z",
+                "chain_index": index,
+                "previous_hash": previous,
+            }
+            event["hash"] = event_hash(event)
+            previous = event["hash"]
+            events.append(event)
+        payloads.append(json.dumps(events, separators=(",", ":")).encode())
+    return payloads
+
+
+def _request(path: str, key: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    match = _LENGTH.search(head)
+    body = await reader.readexactly(int(match.group(1))) if match else b""
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"unexpected response: {head[:60]!r} {body[:200]!r}")
+    return body
+
+
+async def _decisions(port: int, key: str, connections: int, warmup: float, duration: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    started = time.perf_counter()
+    measure_from = started + warmup
+    stop_at = measure_from + duration
+
+    async def worker(connection: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        index = 0
+        while True:
+            request = _request("/v1/enforce", key, _enforce_body(connection, index))
+            sent = time.perf_counter()
+            if sent >= stop_at:
+                break
+            await _exchange(reader, writer, request)
+            if sent >= measure_from:
+                latencies.append(time.perf_counter() - sent)
+            index += 1
+        writer.close()
+
+    await asyncio.gather(*(worker(c) for c in range(connections)))
+    latencies.sort()
+    return {
+        "connections": connections,
+        "requests": len(latencies),
+        "decisions_per_s": round(len(latencies) / duration, 1),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 3),
+    }
+
+
+async def _events(port: int, key: str, batch_size: int, batches: int, connections: int) -> dict[str, Any]:
+    payloads = [_request("/v1/events/batch", key, p) for p in _event_batches(batch_size, batches)]
+    accepted = 0
+    queue = list(reversed(payloads))
+
+    async def worker() -> None:
+        nonlocal accepted
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while queue:
+            body = await _exchange(reader, writer, queue.pop())
+            result = json.loads(body)
+            if result["chain_breaks"]:
+                raise RuntimeError(f"chain breaks in a sound batch: {result}")
+            accepted += result["accepted"]
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    return {
+        "batch_size": batch_size,
+        "events": accepted,
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(accepted / elapsed, 1),
+    }
+
+
+def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    port, key = spec["port"], spec["key"]
+    if spec["kind"] == "decisions":
+        return asyncio.run(_decisions(port, key, spec["connections"], spec["warmup"], spec["duration"]))
+    return asyncio.run(_events(port, key, spec["batch_size"], spec["batches"], spec["connections"]))
+
+
+def _run_loadgen(spec: dict[str, Any]) -> dict[str, Any]:
+    command = [*_pin(1), sys.executable, str(Path(__file__).resolve()), "--loadgen", json.dumps(spec)]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if output.returncode != 0:
+        raise RuntimeError(f"load generator failed: {output.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+@contextlib.contextmanager
+def _server(log_level: str) -> Iterator[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="thoth-bench-") as tmp:
+        server = _Server(Path(tmp), log_level)
+        try:
+            yield {"port": server.port, "key": server.key}
+        finally:
+            server.stop()
+
+
+# -- policy evaluation, in process ---------------------------------------------------------------------
+
+
+def policy_eval_us(iterations: int) -> dict[str, Any]:
+    from thoth.server.policy import Call, apply_mode, load_policy
+    from thoth.server.session import SessionRecord
+
+    policy = load_policy(TEN_RULE_POLICY, "bench.yaml")
+    record = SessionRecord()
+    now = time.time()
+    for tool in ("read_file", "web_search", "read_file"):
+        record.ran(tool, now)
+    call = Call(
+        tool="send_email",
+        args={"to": "bob@acme.com", "subject": "report", "body": "x" * 200},
+        agent="bench-agent",
+        user="bench",
+        tenant=TENANT,
+        environment="prod",
+        mode="progressive",
+        approved_scope=frozenset({"read_file", "send_email"}),
+    )
+    for _ in range(1000):  # warm caches
+        policy.evaluate(call, record, now)
+    rounds = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(iterations):
+            apply_mode(policy.evaluate(call, record, now), "progressive", False)
+        rounds.append((time.perf_counter() - started) / iterations * 1e6)
+    engine = policy.engine.name if policy.engine else "none"
+    return {"rules": len(policy.rules), "cel_engine": engine, "us_per_decision": round(min(rounds), 2)}
+
+
+# -- the entry point ---------------------------------------------------------------------------------------
+
+
+def run(smoke: bool = False, log_level: str = "info") -> dict[str, Any]:
+    """Measure the enforcer; ``smoke`` runs briefly, to check that the benchmark works."""
+    warmup, duration = (0.3, 1.0) if smoke else (2.0, 8.0)
+    events = 400 if smoke else 40_000
+    results: dict[str, Any] = {"smoke": smoke, "server_log_level": log_level, "cpus": os.cpu_count()}
+    results["policy_eval"] = policy_eval_us(500 if smoke else 20_000)
+    with _server(log_level) as server:
+        results["decisions"] = [
+            _run_loadgen(
+                server | {"kind": "decisions", "connections": c, "warmup": warmup, "duration": duration}
+            )
+            for c in (1, 32)
+        ]
+    results["events"] = []
+    for size in (10, 100):
+        with _server(log_level) as server:  # each on a fresh store: figures do not depend on order
+            spec = {"kind": "events", "batch_size": size, "connections": 4, "batches": events // size}
+            results["events"].append(_run_loadgen(server | spec))
+    at_32 = results["decisions"][1]
+    results["targets"] = TARGETS
+    results["meets_targets"] = {
+        "decisions_per_s_at_32": at_32["decisions_per_s"] >= TARGETS["decisions_per_s_at_32"],
+        "p99_ms_at_32": at_32["p99_ms"] < TARGETS["p99_ms_at_32"],
+        "events_per_s_batch_100": results["events"][1]["events_per_s"] >= TARGETS["events_per_s_batch_100"],
+        "policy_eval_us_10_rules": results["policy_eval"]["us_per_decision"]
+        < TARGETS["policy_eval_us_10_rules"],
+    }
+    return results
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--loadgen"]:
+        print(json.dumps(_loadgen(json.loads(argv[1]))))
+        return 0
+    level = "warning" if "--quiet-server" in argv else "info"
+    print(json.dumps(run(smoke="--smoke" in argv, log_level=level), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,152 @@
+"""The SDK against a real `thoth serve` on 127.0.0.1: every decision, holds, events, the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import thoth
+from tests.conftest import ThothServer
+from thoth import ThothPolicyViolation
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = (ROOT / "examples" / "policy.yaml").read_text(encoding="utf-8")
+
+
+class Tool:
+    def __init__(self, name: str, fn: Callable[..., Any]) -> None:
+        self.name = name
+        self.fn = fn
+        self.calls: list[dict[str, Any]] = []
+
+    def run(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        return self.fn(**kwargs)
+
+
+class Agent:
+    def __init__(self, *tools: Tool) -> None:
+        self.tools = list(tools)
+
+    def tool(self, name: str) -> Tool:
+        return next(t for t in self.tools if t.name == name)
+
+
+def governed(
+    server: ThothServer, *tools: Tool, enforcement: str = "progressive", **options: Any
+) -> tuple[Agent, str]:
+    session_id = f"e2e-{uuid.uuid4()}"
+    agent = thoth.instrument(
+        Agent(*tools),
+        agent_id="e2e-agent",
+        approved_scope=["read_invoice", "issue_refund", "export_report", "send_email"],
+        tenant_id=server.tenant_id,
+        enforcement=enforcement,
+        api_url=server.url,
+        api_key=server.api_key,
+        session_id=session_id,
+        step_up_poll_interval_seconds=0.1,
+        step_up_timeout_minutes=1,
+        **options,
+    )
+    return agent, session_id
+
+
+def events_of(server: ThothServer, session_id: str, count: int) -> list[dict[str, Any]]:
+    """The session's events once ``count`` have arrived (thoth.flush() covers every endpoint
+    this process ever used, including servers of earlier tests that are gone)."""
+    thoth.flush(timeout=2)
+    deadline = time.monotonic() + 10
+    while True:
+        events = server.events(session_id)
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def server(make_thoth_server: Callable[..., ThothServer]) -> ThothServer:
+    return make_thoth_server(POLICY)
+
+
+def test_allow_block_and_modify_through_the_sdk(server: ThothServer) -> None:
+    read = Tool("read_invoice", lambda invoice_id: f"invoice {invoice_id}")
+    delete = Tool("delete_customer", lambda customer_id: "deleted")
+    export = Tool("export_report", lambda rows, include_pii: (rows, include_pii))
+    agent, session_id = governed(server, read, delete, export)
+
+    assert agent.tool("read_invoice").run(invoice_id="INV-1") == "invoice INV-1"
+    with pytest.raises(ThothPolicyViolation) as caught:
+        agent.tool("delete_customer").run(customer_id="C-1")
+    assert caught.value.reason == "deleting customer data is never automated"
+    assert caught.value.violation_id and caught.value.violation_id.startswith("vio_")
+    assert delete.calls == []
+    assert agent.tool("export_report").run(rows=10, include_pii=True) == (10, False)
+    assert export.calls == [{"rows": 10, "include_pii": False}]
+
+    events = events_of(server, session_id, 6)
+    kinds = [(e["event_type"], e["tool_name"]) for e in events]
+    assert ("TOOL_CALL_BLOCK", "delete_customer") in kinds
+    assert ("TOOL_CALL_POST", "export_report") in kinds
+    assert {e["chain_status"] for e in events} == {"verified"}  # the SDK's chain checks out
+
+
+def test_step_up_waits_for_an_approver(server: ThothServer) -> None:
+    refund = Tool("issue_refund", lambda invoice_id, amount: f"refunded {amount}")
+    agent, session_id = governed(server, refund)
+    approver = threading.Thread(target=lambda: server.approve(server.wait_for_hold(session_id)["hold_token"]))
+    approver.start()
+    assert agent.tool("issue_refund").run(invoice_id="INV-9", amount=2500) == "refunded 2500"
+    approver.join(timeout=10)
+    [hold] = server.holds("approved", session_id)
+    assert (hold["tool_name"], hold["approver"]) == ("issue_refund", "pytest")
+
+
+def test_a_denied_step_up_refuses_and_progressive_then_blocks(server: ThothServer) -> None:
+    refund = Tool("issue_refund", lambda invoice_id, amount: "refunded")
+    email = Tool("send_email", lambda to: "sent")
+    agent, session_id = governed(server, refund, email)
+    denier = threading.Thread(target=lambda: server.deny(server.wait_for_hold(session_id)["hold_token"]))
+    denier.start()
+    with pytest.raises(ThothPolicyViolation) as caught:
+        agent.tool("issue_refund").run(invoice_id="INV-9", amount=5000)
+    denier.join(timeout=10)
+    assert caught.value.decision in ("STEP_UP", "BLOCK")
+    assert refund.calls == []
+    # after a denial, progressive mode blocks the next violation outright: no new hold
+    with pytest.raises(ThothPolicyViolation) as blocked:
+        agent.tool("send_email").run(to="eve@evil.example")
+    assert blocked.value.reason_code == "REPEATED_VIOLATION"
+    assert server.holds("pending", session_id) == []
+
+
+def test_observe_mode_never_blocks_and_the_call_is_audited(server: ThothServer) -> None:
+    delete = Tool("delete_customer", lambda customer_id: "deleted")
+    agent, session_id = governed(server, delete, enforcement="observe")
+    assert agent.tool("delete_customer").run(customer_id="C-1") == "deleted"
+    events = events_of(server, session_id, 2)
+    assert [e["event_type"] for e in events] == ["TOOL_CALL_PRE", "TOOL_CALL_POST"]
+    assert {e["enforcement_mode"] for e in events} == {"observe"}
+
+
+def test_the_demo_runs_end_to_end() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "run_demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in ("blocked: deleting customer data", "include_pii=False", "refunded 2500", "demo OK"):
+        assert expected in result.stdout

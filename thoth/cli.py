@@ -1,0 +1,382 @@
+"""The ``thoth`` command: run the enforcer, resolve holds, read events, check policies.
+
+Client commands (holds, events, doctor) take ``--url`` and ``--api-key``, defaulting
+to ``THOTH_API_URL`` and ``THOTH_API_KEY``. The server and the HTTP client are
+imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thoth_api_client import AuthenticatedClient
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem to report in one line, without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"thoth: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thoth", description="Govern what AI agents do.")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the enforcer")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--policy", metavar="FILE", help="policy YAML (default: approved scope only)")
+    serve.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default sqlite:///thoth.db)")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="TENANT:KEY binds a key to a tenant; a plain KEY acts for every tenant (repeatable); "
+        "also THOTH_SERVER_API_KEYS, comma-separated",
+    )
+    serve.add_argument(
+        "--admin-key", action="append", metavar="KEY", help="a key that may also resolve holds"
+    )
+    serve.add_argument("--webhook-url", metavar="URL", help="POST new holds here (Slack-compatible)")
+    serve.add_argument("--insecure-dev", action="store_true", help="accept requests without a key")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_serve)
+
+    holds = commands.add_parser("holds", help="list, approve or deny step-up holds").add_subparsers(
+        title="holds commands"
+    )
+    listing = holds.add_parser("list", help="list holds (pending first by default)")
+    listing.add_argument("--status", choices=["pending", "approved", "denied", "expired"])
+    listing.add_argument("--session", metavar="ID")
+    listing.add_argument("--tenant", metavar="ID")
+    listing.add_argument("--limit", type=int, default=100)
+    _client_options(listing)
+    listing.set_defaults(handler=_holds_list)
+    for name, resolution in (("approve", "ALLOW"), ("deny", "BLOCK")):
+        resolve = holds.add_parser(name, help=f"{name} a hold (admin key)")
+        resolve.add_argument("token")
+        resolve.add_argument("--reason", default="")
+        resolve.add_argument("--approver", help="who decided (default: your user name)")
+        _client_options(resolve)
+        resolve.set_defaults(handler=_holds_resolve, resolution=resolution)
+
+    events = commands.add_parser("events", help="read audit events").add_subparsers(title="events commands")
+    tail = events.add_parser("tail", help="print stored events, oldest first")
+    tail.add_argument("--session", metavar="ID")
+    tail.add_argument("--follow", action="store_true", help="keep printing new events")
+    tail.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --follow")
+    _client_options(tail)
+    tail.set_defaults(handler=_events_tail)
+
+    policy = commands.add_parser("policy", help="check a policy file").add_subparsers(title="policy commands")
+    check = policy.add_parser("check", help="load a policy and report errors with line and column")
+    check.add_argument("file")
+    check.set_defaults(handler=_policy_check)
+    test = policy.add_parser("test", help="check expected decisions for sample requests")
+    test.add_argument("file")
+    test.add_argument("cases")
+    test.set_defaults(handler=_policy_test)
+
+    doctor = commands.add_parser("doctor", help="check URL, key, clock and reachability as the SDK sees them")
+    _client_options(doctor)
+    doctor.set_defaults(handler=_doctor)
+    return parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=os.environ.get("THOTH_API_URL"), help="default $THOTH_API_URL")
+    parser.add_argument("--api-key", default=os.environ.get("THOTH_API_KEY"), help="default $THOTH_API_KEY")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+
+
+# -- serve and policy -----------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from thoth.server.runner import serve_command
+    except ImportError as exc:
+        raise CliError(
+            f"the server needs the server extra: pip install 'thoth-sdk[server]' ({exc})"
+        ) from None
+    return serve_command(
+        host=args.host,
+        port=args.port,
+        policy_path=args.policy,
+        db_url=args.db,
+        api_keys=args.api_key,
+        admin_keys=args.admin_key,
+        insecure_dev=args.insecure_dev,
+        webhook_url=args.webhook_url,
+        log_level=args.log_level,
+    )
+
+
+def _load_policy(path: str) -> Any:
+    from thoth.server.policy import load_policy_file
+
+    return load_policy_file(path)
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    from thoth.server.policy import PolicyError
+
+    try:
+        policy = _load_policy(args.file)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    engine = policy.engine.name if policy.engine else "none"
+    print(f"{args.file}: OK, {len(policy.rules)} rules, {len(policy.tags)} tags (CEL engine: {engine})")
+    return EXIT_OK
+
+
+def _policy_test(args: argparse.Namespace) -> int:
+    from thoth.server.policy import PolicyError
+    from thoth.server.policy_cases import run_cases
+
+    try:
+        policy = _load_policy(args.file)
+        with open(args.cases, encoding="utf-8") as handle:
+            results = run_cases(policy, handle.read(), args.cases)
+    except (PolicyError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    for result in results:
+        print(f"{'PASS' if result.passed else 'FAIL'} {result.name}: {result.detail}")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# -- client commands ------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> AuthenticatedClient:
+    if not args.url:
+        raise CliError("no server URL: give --url or set THOTH_API_URL")
+    if not args.api_key:
+        raise CliError("no API key: give --api-key or set THOTH_API_KEY")
+    import httpx
+    from thoth_api_client import AuthenticatedClient
+
+    timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 5.0))
+    return AuthenticatedClient(base_url=args.url.rstrip("/"), token=args.api_key, timeout=timeout)
+
+
+def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call a generated ``sync_detailed``; turn transport and error responses into CliError."""
+    import httpx
+
+    try:
+        response = fn(**kwargs)
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot reach the server: {type(exc).__name__}: {exc}") from None
+    status = int(response.status_code)
+    if status >= 400:
+        message = _error_message(response.content)
+        raise CliError(f"HTTP {status}: {message}")
+    if response.parsed is None:
+        raise CliError(f"HTTP {status}: unexpected response")
+    return response.parsed
+
+
+def _error_message(content: bytes) -> str:
+    import json
+
+    try:
+        body = json.loads(content)
+        return f"{body['code']}: {body['message']}"
+    except (ValueError, KeyError, TypeError):
+        return content[:200].decode("utf-8", "replace") or "no body"
+
+
+def _holds_list(args: argparse.Namespace) -> int:
+    from thoth_api_client.api.holds import list_holds
+    from thoth_api_client.models import HoldState
+    from thoth_api_client.types import UNSET
+
+    with _client(args) as client:
+        page = _call(
+            list_holds.sync_detailed,
+            client=client,
+            status=HoldState(args.status) if args.status else UNSET,
+            session_id=args.session or UNSET,
+            tenant_id=args.tenant or UNSET,
+            limit=args.limit,
+        )
+    if not page.items:
+        print("no holds")
+    for hold in page.items:
+        print(
+            f"{hold.hold_token}  {hold.status.value:8}  {hold.tenant_id}  {hold.agent_id}  "
+            f"{hold.tool_name}  session={hold.session_id}  expires={hold.expires_at.isoformat()}  "
+            f"{hold.reason or ''}"
+        )
+    return EXIT_OK
+
+
+def _holds_resolve(args: argparse.Namespace) -> int:
+    import getpass
+
+    from thoth_api_client.api.holds import resolve_hold
+    from thoth_api_client.models import HoldResolution, ResolveHoldRequest
+    from thoth_api_client.types import UNSET
+
+    approver = args.approver or _user_name(getpass.getuser)
+    body = ResolveHoldRequest(
+        resolution=HoldResolution(args.resolution),
+        approver=approver,
+        reason=args.reason or UNSET,
+    )
+    with _client(args) as client:
+        hold = _call(resolve_hold.sync_detailed, client=client, hold_token=args.token, body=body)
+    print(f"{hold.hold_token} {hold.status.value} by {hold.approver}: {hold.tool_name} for {hold.agent_id}")
+    return EXIT_OK
+
+
+def _user_name(lookup: Callable[[], str]) -> str:
+    try:
+        return lookup() or "cli"
+    except Exception:
+        return "cli"
+
+
+def _events_tail(args: argparse.Namespace) -> int:
+    from thoth_api_client.api.events import list_events
+    from thoth_api_client.types import UNSET
+
+    cursor: Any = UNSET
+    with _client(args) as client:
+        while True:
+            page = _call(
+                list_events.sync_detailed,
+                client=client,
+                session_id=args.session or UNSET,
+                limit=1000,
+                cursor=cursor,
+            )
+            for event in page.items:
+                _print_event(event)
+            if isinstance(page.next_cursor, str) and page.next_cursor:
+                cursor = page.next_cursor  # the server gives one after every non-empty page
+                if page.items:
+                    continue
+            if not args.follow:
+                return EXIT_OK
+            time.sleep(args.interval)
+
+
+def _print_event(event: Any) -> None:
+    tool = event.tool_name if isinstance(event.tool_name, str) else ""
+    chain = event.chain_status if isinstance(event.chain_status, str) else "-"
+    print(f"{event.received_at}  {event.session_id}  {event.event_type:16}  {tool:20}  chain={chain}")
+    sys.stdout.flush()
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Check what the SDK needs: a usable URL, a key, a reachable server that accepts the key,
+    and a clock close to the server's (hold expiry and event times depend on it)."""
+    import datetime as dt
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    problems = 0
+
+    def report(ok: bool, what: str) -> None:
+        nonlocal problems
+        problems += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+
+    url = (args.url or "").rstrip("/")
+    parts = urlsplit(url)
+    report(
+        parts.scheme in ("http", "https") and bool(parts.hostname), f"URL {url or '(not set: THOTH_API_URL)'}"
+    )
+    if parts.scheme == "http" and parts.hostname and not _is_loopback(parts.hostname, ipaddress):
+        print("warn plain http to a non-loopback host: the API key travels unencrypted")
+    report(bool(args.api_key), "API key " + ("set" if args.api_key else "not set (THOTH_API_KEY)"))
+    if problems:
+        return EXIT_FAILED
+    timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 5.0))
+    with httpx.Client(base_url=url, timeout=timeout) as http:
+        try:
+            started = time.perf_counter()
+            health = http.get("/healthz")
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        except httpx.HTTPError as exc:
+            report(False, f"reach {url}/healthz: {type(exc).__name__}")
+            return EXIT_FAILED
+        report(health.status_code == 200, f"reach /healthz: HTTP {health.status_code} in {elapsed_ms:.0f} ms")
+        body = _json_or_empty(health)
+        server_time = body.get("time")
+        if isinstance(server_time, str):
+            try:
+                skew = abs(
+                    dt.datetime.fromisoformat(server_time.replace("Z", "+00:00")).timestamp() - time.time()
+                )
+                report(skew < 30, f"clock within {skew:.1f} s of the server's")
+            except ValueError:
+                report(False, "server time unreadable")
+        headers = {"Authorization": f"Bearer {args.api_key}"}
+        try:
+            auth = http.get("/v1/holds", params={"limit": 1}, headers=headers)
+        except httpx.HTTPError as exc:
+            report(False, f"authenticated request: {type(exc).__name__}")
+            return EXIT_FAILED
+        verdict = {200: "accepted", 401: "rejected (401)", 403: "refused (403)"}.get(
+            auth.status_code, f"HTTP {auth.status_code}"
+        )
+        report(auth.status_code == 200, f"API key {verdict}")
+    print("all checks passed" if not problems else f"{problems} check(s) failed")
+    return EXIT_OK if not problems else EXIT_FAILED
+
+
+def _is_loopback(host: str, ipaddress: Any) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return bool(ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        return False
+
+
+def _json_or_empty(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""HTTP: the routes of openapi/thoth.yaml on Starlette. No stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeVar
+
+import pydantic
+import pydantic_core
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from thoth._version import __version__
+from thoth.server import cursors
+from thoth.server.auth import Principal
+from thoth.server.config import ServerConfig
+from thoth.server.errors import ApiError
+from thoth.server.schemas import ENFORCE_REQUEST, EVENTS, HOLD_TOKEN_PATTERN, RESOLVE_REQUEST
+from thoth.server.service import Enforcer
+from thoth.server.writer import WriterClosed
+
+access_log = logging.getLogger("thoth.server.access")
+error_log = logging.getLogger("thoth.server.errors")
+
+_TOKEN = re.compile(HOLD_TOKEN_PATTERN)
+_IDENTIFIER_MAX: Final = 256
+_HOLD_STATES: Final = ("pending", "approved", "denied", "expired")
+_EVENT_TYPES: Final = ("TOOL_CALL_PRE", "TOOL_CALL_POST", "TOOL_CALL_BLOCK", "LLM_INVOCATION")
+
+T = TypeVar("T")
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """The enforcer as an ASGI app. Its store and writer live until the lifespan ends
+    (or ``app.state.enforcer.close()`` is called)."""
+    enforcer = Enforcer(config)
+    api = _Api(enforcer)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        enforcer.open()
+        yield
+        await enforcer.aclose()
+
+    routes = [
+        Route("/v1/enforce", api.enforce, methods=["POST"]),
+        Route("/v1/enforce/hold/{hold_token}", api.get_hold, methods=["GET"]),
+        Route("/v1/enforce/hold/{hold_token}/resolve", api.resolve_hold, methods=["POST"]),
+        Route("/v1/holds", api.list_holds, methods=["GET"]),
+        Route("/v1/events/batch", api.ingest_events, methods=["POST"]),
+        Route("/v1/events", api.list_events, methods=["GET"]),
+        Route("/healthz", api.health, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLog)],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            WriterClosed: _unavailable,
+            Exception: _internal_error,
+        },
+    )
+    app.state.enforcer = enforcer
+    return app
+
+
+class _Api:
+    def __init__(self, enforcer: Enforcer) -> None:
+        self.enforcer = enforcer
+        self.config = enforcer.config
+
+    def principal(self, request: Request) -> Principal:
+        headers = request.headers
+        principal = self.enforcer.keys.resolve(headers.get("x-api-key"), headers.get("authorization"))
+        if principal is None:
+            raise ApiError(401, "unauthorized", "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
+        request.scope["thoth.principal"] = principal.name
+        return principal
+
+    async def body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def enforce(self, request: Request) -> Response:
+        principal = self.principal(request)
+        raw = _parse_json(await self.body(request))
+        body = _validate(ENFORCE_REQUEST.validate_python, raw)
+        _check_finite(body.tool_args, "tool_args")
+        return JSONResponse(await self.enforcer.decide(principal, body))
+
+    async def get_hold(self, request: Request) -> Response:
+        principal = self.principal(request)
+        token = _hold_token(request)
+        status, pending = await self.enforcer.hold_status(principal, token)
+        headers = {"Retry-After": str(self.config.hold_retry_after_seconds)} if pending else None
+        return JSONResponse(status, headers=headers)
+
+    async def resolve_hold(self, request: Request) -> Response:
+        principal = self.principal(request)
+        token = _hold_token(request)
+        body = _validate(RESOLVE_REQUEST.validate_python, _parse_json(await self.body(request)))
+        return JSONResponse(await self.enforcer.resolve(principal, token, body))
+
+    async def list_holds(self, request: Request) -> Response:
+        principal = self.principal(request)
+        query = request.query_params
+        status = _choice(query.get("status"), _HOLD_STATES, "status")
+        tenant = _identifier(query.get("tenant_id"), "tenant_id")
+        session = _identifier(query.get("session_id"), "session_id")
+        page = await self.enforcer.list_holds(
+            principal, status, tenant, session, _limit(query.get("limit")), _cursor(query.get("cursor"))
+        )
+        return JSONResponse(page)
+
+    async def ingest_events(self, request: Request) -> Response:
+        principal = self.principal(request)
+        raw = _parse_json(await self.body(request))
+        if not isinstance(raw, list) or not raw:
+            raise ApiError(422, "validation_error", "the body must be a non-empty JSON array of events")
+        if len(raw) > self.config.max_batch_events:
+            raise ApiError(  # the schema's maxItems: 422; a body over the byte limit is 413
+                422,
+                "validation_error",
+                f"a batch holds at most {self.config.max_batch_events} events, not {len(raw)}",
+            )
+        _validate(EVENTS.validate_python, raw, prefix="events")
+        for position, event in enumerate(raw):
+            _check_finite(event.get("metadata"), f"events[{position}].metadata")
+        return JSONResponse(await self.enforcer.ingest(principal, raw))
+
+    async def list_events(self, request: Request) -> Response:
+        principal = self.principal(request)
+        query = request.query_params
+        page = await self.enforcer.list_events(
+            principal,
+            _identifier(query.get("session_id"), "session_id"),
+            _identifier(query.get("agent_id"), "agent_id"),
+            _choice(query.get("event_type"), _EVENT_TYPES, "event_type"),
+            _cursor(query.get("cursor")),
+            _limit(query.get("limit")),
+        )
+        return JSONResponse(page)
+
+    async def health(self, _request: Request) -> Response:
+        now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+        return JSONResponse({"status": "ok", "version": __version__, "time": now})
+
+
+# -- input ------------------------------------------------------------------------------------------
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"body is not valid JSON: {exc}") from None
+
+
+def _validate(validate: Callable[[Any], T], raw: Any, prefix: str = "") -> T:
+    try:
+        return validate(raw)
+    except pydantic.ValidationError as exc:
+        details = []
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            location = ""
+            for part in error["loc"]:
+                location += f"[{part}]" if isinstance(part, int) else f".{part}" if location else str(part)
+            if prefix:
+                location = f"{prefix}{location}" if location.startswith("[") else f"{prefix}.{location}"
+            details.append({"field": location, "problem": error["msg"]})
+        first = details[0]
+        message = f"{first['field'] or 'body'}: {first['problem']}"
+        raise ApiError(422, "validation_error", message, details=details) from None
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """JSON has no NaN or Infinity, but 1e999 parses as inf: refuse it rather than store it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ApiError(422, "validation_error", f"{where}: numbers must be finite")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _hold_token(request: Request) -> str:
+    token = str(request.path_params["hold_token"])
+    if not _TOKEN.match(token):
+        raise ApiError(404, "not_found", "no such hold")
+    return token
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise ApiError(400, "bad_request", f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _identifier(value: str | None, name: str) -> str | None:
+    if value is not None and not 1 <= len(value) <= _IDENTIFIER_MAX:
+        raise ApiError(400, "bad_request", f"{name} must be 1 to {_IDENTIFIER_MAX} characters")
+    return value
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 100
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ApiError(400, "bad_request", "limit must be an integer from 1 to 1000")
+    return int(value)
+
+
+def _cursor(value: str | None) -> int | None:
+    """0 without a cursor; None for a well-formed cursor this server never gave."""
+    if value is None:
+        return 0
+    if not cursors.PATTERN.match(value):
+        raise ApiError(400, "bad_request", "cursor must be a next_cursor this server gave")
+    return cursors.decode(value)
+
+
+# -- errors and logging ---------------------------------------------------------------------------
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+
+_HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = {404: "no such path", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"code": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unavailable(_request: Request, _exc: Exception) -> Response:
+    body = {"code": "unavailable", "message": "the server is shutting down"}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    request_id = "req_" + secrets.token_hex(6)
+    error_log.error("request %s failed", request_id, exc_info=exc)
+    body = {"code": "internal_error", "message": "internal server error", "request_id": request_id}
+    return JSONResponse(body, status_code=500)
+
+
+class AccessLog:
+    """One INFO line per request: method, route (never the hold token or a key), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        started_response = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception as exc:
+            if status != 500 or started_response:
+                raise
+            request_id = "req_" + secrets.token_hex(6)
+            error_log.error("request %s failed", request_id, exc_info=exc)
+            body = {"code": "internal_error", "message": "internal server error", "request_id": request_id}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+        finally:
+            path = scope.get("path", "")
+            if path.startswith("/v1/enforce/hold/"):
+                path = "/v1/enforce/hold/{hold_token}" + ("/resolve" if path.endswith("/resolve") else "")
+            access_log.info(
+                "%s %s %d %.1fms %s",
+                scope.get("method", ""),
+                path,
+                status,
+                (time.perf_counter() - started) * 1000.0,
+                scope.get("thoth.principal", "-"),
+            )

@@ -1,0 +1,71 @@
+"""How a server is set up: store URL, policy, keys, limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+import attrs
+
+from thoth.server.auth import KeySpec
+from thoth.server.policy import Policy, builtin_policy, load_policy_file
+
+DEFAULT_PORT: Final = 8787
+DEFAULT_DB_URL: Final = "sqlite:///thoth.db"
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+MAX_BATCH_EVENTS: Final = 1000
+
+
+@attrs.frozen
+class ServerConfig:
+    db_url: str = DEFAULT_DB_URL
+    policy: Policy = attrs.field(factory=builtin_policy)
+    api_keys: tuple[KeySpec, ...] = ()
+    admin_keys: tuple[KeySpec, ...] = ()
+    insecure_dev: bool = False
+    webhook_url: str | None = attrs.field(default=None, repr=False)  # Slack webhook URLs are secrets
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_batch_events: int = MAX_BATCH_EVENTS
+    session_cache_size: int = 100_000
+    hold_retry_after_seconds: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.api_keys or self.admin_keys or self.insecure_dev):
+            raise ValueError(
+                "no API key: give --api-key (or THOTH_SERVER_API_KEYS), or --insecure-dev for local trials"
+            )
+
+
+def keys_from(values: Iterable[str] | None, env_value: str | None) -> tuple[KeySpec, ...]:
+    """Keys from flags and from a comma-separated environment variable."""
+    texts = [v for v in (values or ()) if v.strip()]
+    if env_value:
+        texts.extend(part for part in env_value.split(",") if part.strip())
+    return tuple(KeySpec.parse(text) for text in texts)
+
+
+def build_config(
+    *,
+    db_url: str | None = None,
+    policy_path: str | None = None,
+    api_keys: Iterable[str] | None = None,
+    admin_keys: Iterable[str] | None = None,
+    insecure_dev: bool = False,
+    webhook_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ServerConfig:
+    """The config from command-line values, falling back to THOTH_SERVER_* variables.
+
+    Raises PolicyError for a bad policy and ValueError for bad keys.
+    """
+    env = os.environ if environ is None else environ
+    policy = load_policy_file(policy_path) if policy_path else builtin_policy()
+    return ServerConfig(
+        db_url=db_url or env.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL,
+        policy=policy,
+        api_keys=keys_from(api_keys, env.get("THOTH_SERVER_API_KEYS")),
+        admin_keys=keys_from(admin_keys, env.get("THOTH_SERVER_ADMIN_KEY")),
+        insecure_dev=insecure_dev,
+        webhook_url=webhook_url or env.get("THOTH_SERVER_WEBHOOK_URL") or None,
+    )

@@ -1,0 +1,78 @@
+"""Step-up holds: tokens, argument digests and the wire shapes (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from thoth.server.chain import canonical_json
+
+
+def new_token() -> str:
+    """An unguessable token (192 random bits)."""
+    return "hold_" + secrets.token_urlsafe(24)
+
+
+def args_sha256(args: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(args))).hexdigest()
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def state(row: Mapping[str, Any], now: float) -> str:
+    """pending, approved, denied or expired (a pending hold past its expiry)."""
+    if row["status"] == "pending" and row["expires_at"] <= now:
+        return "expired"
+    return str(row["status"])
+
+
+def to_hold(row: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The contract's Hold."""
+    return {
+        "hold_token": row["hold_token"],
+        "status": state(row, now),
+        "tenant_id": row["tenant_id"],
+        "agent_id": row["agent_id"],
+        "session_id": row["session_id"],
+        "user_id": row.get("user_id"),
+        "tool_name": row["tool_name"],
+        "args_sha256": row["args_sha256"],
+        "reason": row.get("reason"),
+        "rule_id": row.get("rule_id"),
+        "created_at": iso(row["created_at"]),
+        "expires_at": iso(row["expires_at"]),
+        "resolved_at": iso(row.get("resolved_at")),
+        "approver": row.get("approver"),
+        "resolution_reason": row.get("resolution_reason"),
+    }
+
+
+def to_status(row: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The contract's HoldStatus, as the SDK polls it."""
+    current = state(row, now)
+    resolution = {"approved": "ALLOW", "denied": "BLOCK", "expired": "BLOCK"}.get(current)
+    if current == "approved":
+        reason = f"approved by {row['approver'] or 'an approver'}"
+    elif current == "denied":
+        reason = f"denied by {row['approver'] or 'an approver'}"
+    elif current == "expired":
+        reason = "step-up auth timeout"
+    else:
+        reason = "awaiting approval"
+    if row["resolution_reason"]:
+        reason = f"{reason}: {row['resolution_reason']}"
+    return {
+        "hold_token": row["hold_token"],
+        "resolved": resolution is not None,
+        "resolution": resolution,
+        "reason": reason,
+        "decision": resolution or "STEP_UP",
+        "expires_at": iso(row["expires_at"]),
+    }

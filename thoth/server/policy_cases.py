@@ -1,0 +1,87 @@
+"""``thoth policy test``: expected decisions for sample requests, checked without a server.
+
+A cases file::
+
+    cases:
+      - name: internal mail is fine
+        request: {tool_name: send_email, tool_args: {to: bob@acme.com}, approved_scope: [send_email]}
+        expect: ALLOW
+      - name: no mail after reading secrets
+        session: [get_secret]             # tools that already ran in the session
+        request: {tool_name: send_email, tool_args: {to: bob@acme.com}, enforcement_mode: block}
+        expect: BLOCK
+        expect_rule: no-exfiltration      # optional: a rule that must have matched
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import pydantic
+
+from thoth.server import _yaml
+from thoth.server.policy import Call, Policy, PolicyError, apply_mode
+from thoth.server.schemas import ENFORCE_REQUEST
+from thoth.server.session import SessionRecord
+
+_REQUEST_DEFAULTS = {"agent_id": "policy-test", "tenant_id": "policy-test", "session_id": "policy-test"}
+
+
+@attrs.frozen
+class CaseResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+def run_cases(policy: Policy, text: str, file: str) -> list[CaseResult]:
+    doc = _yaml.load(text, file)
+    cases = doc.get("cases") if isinstance(doc, Mapping) else doc
+    if not isinstance(cases, list) or not cases:
+        raise PolicyError("a cases file is a list of cases (or cases: [...])", file, 1, 1)
+    return [_run_case(policy, case, index, file) for index, case in enumerate(cases, 1)]
+
+
+def _run_case(policy: Policy, case: Any, index: int, file: str) -> CaseResult:
+    where = getattr(case, "mark", None)
+    line = where.line + 1 if where is not None else 1
+    if not isinstance(case, Mapping) or "expect" not in case:
+        raise PolicyError(f"case {index} needs request and expect", file, line, 1)
+    name = str(case.get("name", f"case {index}"))
+    try:
+        request = ENFORCE_REQUEST.validate_python({**_REQUEST_DEFAULTS, **dict(case.get("request") or {})})
+    except pydantic.ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in problem["loc"])
+        raise PolicyError(f"case {name!r}: request.{field}: {problem['msg']}", file, line, 1) from None
+    record = SessionRecord()
+    now = time.time()
+    for tool in case.get("session") or ():
+        record.ran(str(tool), now)
+    call = Call(
+        tool=request.tool_name,
+        args=request.tool_args,
+        agent=request.agent_id,
+        user=request.user_id,
+        tenant=request.tenant_id,
+        environment=request.environment,
+        mode=request.enforcement_mode,
+        approved_scope=frozenset(request.approved_scope),
+        context={"purpose": request.purpose, "data_classification": request.data_classification},
+    )
+    result = policy.evaluate(call, record, now)
+    outcome = apply_mode(result, request.enforcement_mode, record.should_escalate(call.tool))
+    expected = str(case["expect"]).upper()
+    got = outcome.decision.value
+    rules = ", ".join(result.matched_rule_ids) or "none"
+    passed = got == expected
+    want_rule = case.get("expect_rule")
+    if want_rule and want_rule not in result.matched_rule_ids:
+        passed = False
+    detail = f"expected {expected}, got {got} (rules: {rules}; {outcome.reason})"
+    if want_rule:
+        detail += f"; expected rule {want_rule}"
+    return CaseResult(name, passed, detail)

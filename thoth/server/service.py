@@ -1,0 +1,332 @@
+"""What the enforcer does for each request, between HTTP (app.py) and the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+import sqlalchemy as sa
+
+from thoth.server import cursors, store
+from thoth.server import holds as holds_mod
+from thoth.server.auth import KeyRing, Principal
+from thoth.server.config import ServerConfig
+from thoth.server.errors import ApiError
+from thoth.server.notify import Notifier
+from thoth.server.policy import Call, Decision, apply_mode
+from thoth.server.schemas import EnforceRequest, ResolveHoldRequest
+from thoth.server.session import SessionCache, SessionRecord, replay
+from thoth.server.writer import Writer
+
+log = logging.getLogger("thoth.server.decisions")
+
+_FACT_OF = {Decision.ALLOW: "ran", Decision.MODIFY: "ran", Decision.BLOCK: "refused"}
+
+
+class Enforcer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.keys = KeyRing(config.api_keys, config.admin_keys, config.insecure_dev)
+        self.engine = store.create_engine(config.db_url)
+        self.writer = Writer(self.engine)
+        self.sessions = SessionCache(config.session_cache_size)
+        self.notifier = Notifier(config.webhook_url)
+
+    def open(self) -> None:
+        """(Re)start the writer after a previous lifespan closed it (test clients do that)."""
+        if self.writer.closed:
+            self.writer = Writer(self.engine)
+
+    async def aclose(self) -> None:
+        await self.notifier.aclose()
+        self.writer.flush_decisions()
+        await anyio.to_thread.run_sync(self.writer.close)
+        self.engine.dispose()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.engine.dispose()
+
+    # -- decisions --------------------------------------------------------------------------------
+
+    async def session(self, tenant: str, session_id: str) -> SessionRecord:
+        key = (tenant, session_id)
+        record = self.sessions.get(key)
+        if record is None:
+            facts = await anyio.to_thread.run_sync(store.session_facts, self.engine, tenant, session_id)
+            record = self.sessions.put(key, replay(facts))
+        return record
+
+    async def decide(self, principal: Principal, request: EnforceRequest) -> dict[str, Any]:
+        started = time.perf_counter()
+        if not principal.may_act_for(request.tenant_id):
+            raise ApiError(403, "forbidden", "this key may not act for that tenant")
+        record = await self.session(request.tenant_id, request.session_id)
+        now = time.time()
+        call = Call(
+            tool=request.tool_name,
+            args=request.tool_args,
+            agent=request.agent_id,
+            user=request.user_id,
+            tenant=request.tenant_id,
+            environment=request.environment,
+            mode=request.enforcement_mode,
+            approved_scope=frozenset(request.approved_scope),
+            context={
+                "purpose": request.purpose,
+                "data_classification": request.data_classification,
+                "task_context": request.task_context,
+                "session_intent": request.session_intent,
+            },
+        )
+        result = self.policy.evaluate(call, record, now)
+        outcome = apply_mode(result, request.enforcement_mode, record.should_escalate(request.tool_name))
+        response: dict[str, Any] = {
+            "decision": outcome.decision.value,
+            "reason": outcome.reason,
+            "decision_reason_code": outcome.reason_code,
+            "matched_rule_ids": list(result.matched_rule_ids),
+        }
+        if outcome.shadow_decision is not None:
+            response["shadow_decision"] = outcome.shadow_decision.value
+        hold_token = None
+        decision = outcome.decision
+        if decision in (Decision.BLOCK, Decision.STEP_UP):
+            response["violation_id"] = "vio_" + secrets.token_hex(8)
+        if decision is Decision.MODIFY:
+            response["modified_tool_args"] = result.modified_args
+            response["modification_reason"] = result.reason
+        elif decision is Decision.DEFER:
+            response["defer_reason"] = result.reason
+            response["defer_timeout_seconds"] = result.defer_timeout_seconds or 60.0
+        fact = "ran" if request.enforcement_mode == "observe" else _FACT_OF.get(decision)
+        if fact == "ran":
+            record.ran(request.tool_name, now)
+        elif fact == "refused":
+            record.refused(request.tool_name)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        response["latency_ms"] = round(latency_ms, 3)
+        if decision is Decision.STEP_UP:
+            hold_token = holds_mod.new_token()
+            timeout = result.hold_timeout_seconds or self.policy.hold_timeout_seconds
+            response["hold_token"] = hold_token
+            response["step_up_timeout_seconds"] = timeout
+        row = _decision_row(request, response, outcome.shadow_decision, fact, latency_ms, hold_token, now)
+        self.writer.log_decision(row)
+        if hold_token is not None:
+            await self._create_hold(request, result.rule_id, response, now)
+        log.debug(  # the store keeps every decision; this is for tracing
+            "decision %s tool=%s rules=%s code=%s latency_ms=%.3f",
+            decision.value,
+            request.tool_name,
+            ",".join(result.matched_rule_ids),
+            outcome.reason_code,
+            latency_ms,
+        )
+        return response
+
+    async def _create_hold(
+        self, request: EnforceRequest, rule_id: str, response: dict[str, Any], now: float
+    ) -> None:
+        row = {
+            "hold_token": response["hold_token"],
+            "tenant_id": request.tenant_id,
+            "agent_id": request.agent_id,
+            "session_id": request.session_id,
+            "user_id": request.user_id,
+            "tool_name": request.tool_name,
+            "args_sha256": holds_mod.args_sha256(request.tool_args),
+            "reason": response["reason"],
+            "rule_id": rule_id,
+            "status": "pending",
+            "created_at": now,
+            "expires_at": now + float(response["step_up_timeout_seconds"]),
+        }
+        await self.writer.submit(partial(store.insert_hold, row=row))
+        self.notifier.hold_created(holds_mod.to_hold(row, now))
+
+    # -- holds ------------------------------------------------------------------------------------
+
+    async def _visible_hold(self, principal: Principal, token: str) -> dict[str, Any]:
+        row = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
+        if row is None or not principal.may_act_for(row["tenant_id"]):
+            raise ApiError(404, "not_found", "no such hold")
+        return row
+
+    async def hold_status(self, principal: Principal, token: str) -> tuple[dict[str, Any], bool]:
+        row = await self._visible_hold(principal, token)
+        now = time.time()
+        if row["status"] == "pending" and row["expires_at"] <= now:
+            await self._expire(row, now)
+        status = holds_mod.to_status(row, now)
+        return status, not status["resolved"]
+
+    async def _expire(self, row: Mapping[str, Any], now: float) -> None:
+        """A hold nobody resolved in time counts as denied (progressive mode then blocks)."""
+        fact_row = {
+            "tenant_id": row["tenant_id"],
+            "session_id": row["session_id"],
+            "agent_id": row["agent_id"],
+            "tool_name": row["tool_name"],
+            "kind": "hold_expired",
+            "fact": "hold_denied",
+            "decision": "BLOCK",
+            "reason": "step-up auth timeout",
+            "hold_token": row["hold_token"],
+            "created_at": now,
+        }
+
+        def write(conn: sa.Connection) -> bool:
+            expired = store.expire_hold(conn, row["hold_token"], now)
+            if expired:
+                store.insert_decisions(conn, [fact_row])
+            return expired
+
+        if await self.writer.submit(write):
+            record = self.sessions.get((row["tenant_id"], row["session_id"]))
+            if record is not None:
+                record.hold_denied()
+
+    async def resolve(self, principal: Principal, token: str, body: ResolveHoldRequest) -> dict[str, Any]:
+        row = await self._visible_hold(principal, token)
+        if not principal.admin:
+            raise ApiError(403, "forbidden", "resolving a hold needs an admin key")
+        approved = body.resolution == "ALLOW"
+        approver = body.approver or principal.name
+        now = time.time()
+        fact = "ran" if approved else "hold_denied"
+        decision_row = {
+            "tenant_id": row["tenant_id"],
+            "session_id": row["session_id"],
+            "agent_id": row["agent_id"],
+            "tool_name": row["tool_name"],
+            "kind": "hold_approved" if approved else "hold_denied",
+            "fact": fact,
+            "decision": body.resolution,
+            "reason": body.reason or None,
+            "hold_token": token,
+            "created_at": now,
+        }
+
+        def write(conn: sa.Connection) -> bool:
+            status = "approved" if approved else "denied"
+            won = store.resolve_hold(conn, token, status, approver, body.reason or None, now)
+            if won:
+                store.insert_decisions(conn, [decision_row])
+            return won
+
+        if not await self.writer.submit(write):
+            current = holds_mod.state(row, now)
+            if current == "pending":  # it changed under us: read again for the message
+                fresh = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
+                current = holds_mod.state(fresh or row, now)
+            raise ApiError(409, "already_resolved", f"the hold is already {current}")
+        record = self.sessions.get((row["tenant_id"], row["session_id"]))
+        if record is not None:
+            if approved:
+                record.ran(row["tool_name"], now)
+            else:
+                record.hold_denied()
+        log.info("hold %s by %s", "approved" if approved else "denied", principal.name)
+        fresh = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
+        return holds_mod.to_hold(fresh or row, now)
+
+    async def list_holds(
+        self,
+        principal: Principal,
+        status: str | None,
+        tenant: str | None,
+        session: str | None,
+        limit: int,
+        offset: int | None,
+    ) -> dict[str, Any]:
+        if offset is None:
+            return {"items": [], "next_cursor": None}
+        now = time.time()
+        rows = await anyio.to_thread.run_sync(
+            partial(
+                store.list_holds, self.engine, principal.tenants, status, tenant, session, limit, offset, now
+            )
+        )
+        next_cursor = cursors.encode(offset + limit) if len(rows) == limit else None
+        return {"items": [holds_mod.to_hold(r, now) for r in rows], "next_cursor": next_cursor}
+
+    # -- events -----------------------------------------------------------------------------------
+
+    async def ingest(self, principal: Principal, batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        for event in batch:
+            if not principal.may_act_for(event["tenant_id"]):
+                raise ApiError(403, "forbidden", "this key may not write events for that tenant")
+        prepared = [store.prepare_event(event) for event in batch]  # hashing overlaps the writer's I/O
+        now = time.time()
+        heads = self.writer.heads
+        result: dict[str, int] = await self.writer.submit(
+            lambda conn: store.ingest_events(conn, prepared, heads, now)
+        )
+        if result["chain_breaks"]:
+            log.warning(
+                "events: %d of a batch did not verify against their session's chain", result["chain_breaks"]
+            )
+        return result
+
+    async def list_events(
+        self,
+        principal: Principal,
+        session: str | None,
+        agent: str | None,
+        event_type: str | None,
+        after_id: int | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        if after_id is None:
+            return {"items": [], "next_cursor": None}
+        rows = await anyio.to_thread.run_sync(
+            partial(
+                store.list_events, self.engine, principal.tenants, session, agent, event_type, after_id, limit
+            )
+        )
+        items = [_stored_event(r) for r in rows]
+        next_cursor = cursors.encode(rows[-1]["id"]) if rows else None  # also for --follow: resume here
+        return {"items": items, "next_cursor": next_cursor}
+
+
+def _stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    event = store.stored_event(row)
+    event["received_at"] = holds_mod.iso(row["received_at"])
+    event["chain_status"] = row["chain_status"]
+    return event
+
+
+def _decision_row(
+    request: EnforceRequest,
+    response: Mapping[str, Any],
+    shadow: Decision | None,
+    fact: str | None,
+    latency_ms: float,
+    hold_token: str | None,
+    now: float,
+) -> dict[str, Any]:
+    return {
+        "tenant_id": request.tenant_id,
+        "session_id": request.session_id,
+        "agent_id": request.agent_id,
+        "tool_name": request.tool_name,
+        "kind": "decision",
+        "fact": fact,
+        "mode": request.enforcement_mode,
+        "decision": response["decision"],
+        "shadow_decision": shadow.value if shadow is not None else None,
+        "reason": response["reason"],
+        "reason_code": response["decision_reason_code"],
+        "rule_ids": json.dumps(response["matched_rule_ids"]),
+        "latency_ms": latency_ms,
+        "hold_token": hold_token,
+        "created_at": now,
+    }
