@@ -34,9 +34,16 @@ def generate(spec: Path, target: Path) -> None:
     bindir = Path(sys.executable).parent
     env = dict(os.environ, RUFF_NO_CACHE="true", PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [
-        str(bindir / "openapi-python-client"), "generate",
-        "--path", str(spec), "--config", str(CONFIG),
-        "--meta", "none", "--output-path", str(target),
+        str(bindir / "openapi-python-client"),
+        "generate",
+        "--path",
+        str(spec),
+        "--config",
+        str(CONFIG),
+        "--meta",
+        "none",
+        "--output-path",
+        str(target),
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not (target / "__init__.py").exists():
@@ -46,27 +53,42 @@ def generate(spec: Path, target: Path) -> None:
 
 
 def _tree(root: Path) -> dict[str, Path]:
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def diff_trees(expected: Path, actual: Path) -> list[str]:
     """Human-readable differences between two generated trees (empty when identical)."""
     want, have = _tree(expected), _tree(actual)
     problems = [f"missing from the committed client: {name}" for name in sorted(want.keys() - have.keys())]
-    problems += [f"not produced by the generator (stale or hand-added): {name}" for name in sorted(have.keys() - want.keys())]
+    problems += [
+        f"not produced by the generator (stale or hand-added): {name}"
+        for name in sorted(have.keys() - want.keys())
+    ]
     for name in sorted(want.keys() & have.keys()):
         if not filecmp.cmp(want[name], have[name], shallow=False):
             lines = difflib.unified_diff(
-                have[name].read_text().splitlines(), want[name].read_text().splitlines(),
-                f"committed/{name}", f"regenerated/{name}", lineterm="", n=1,
+                have[name].read_text().splitlines(),
+                want[name].read_text().splitlines(),
+                f"committed/{name}",
+                f"regenerated/{name}",
+                lineterm="",
+                n=1,
             )
             problems.append("\n".join(list(lines)[:40]))
     return problems
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="fail when the committed client differs from a fresh generation")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="fail when the committed client differs from a fresh generation"
+    )
     parser.add_argument("--spec", type=Path, default=SPEC)
     parser.add_argument("--committed", type=Path, default=COMMITTED)
     args = parser.parse_args()
@@ -79,7 +101,10 @@ def main() -> int:
         generate(args.spec, fresh)
         problems = diff_trees(fresh, args.committed)
     if problems:
-        print("generated_client/ is out of date with openapi/thoth.yaml (or was edited by hand):\n", file=sys.stderr)
+        print(
+            "generated_client/ is out of date with openapi/thoth.yaml (or was edited by hand):\n",
+            file=sys.stderr,
+        )
         print("\n".join(problems), file=sys.stderr)
         print("\nFix: run `make regen` and commit both the spec and generated_client/.", file=sys.stderr)
         return 1
