@@ -100,8 +100,8 @@ class Event(TypedDict, total=False):
     enforcement_mode: Mode
     session_tool_calls: Annotated[list[Short], Field(max_length=10_000)]
     tool_name: Short
-    endpoint_id: Short
-    hostname: Short
+    endpoint_id: Short | None  # aten-thoth 0.1.x sends null
+    hostname: Short | None
     occurred_at: Required[DateTime]
     ingested_at: DateTime
     ttl: Count

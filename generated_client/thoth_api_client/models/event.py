@@ -42,8 +42,8 @@ class Event:
         enforcement_mode (EnforcementMode | Unset):  Example: progressive.
         session_tool_calls (list[str] | Unset):
         tool_name (str | Unset):
-        endpoint_id (str | Unset):
-        hostname (str | Unset):
+        endpoint_id (None | str | Unset):
+        hostname (None | str | Unset):
         ingested_at (datetime.datetime | Unset):
         ttl (int | Unset): Epoch seconds after which the event may be deleted.
         violation_id (None | str | Unset):
@@ -69,8 +69,8 @@ class Event:
     enforcement_mode: EnforcementMode | Unset = UNSET
     session_tool_calls: list[str] | Unset = UNSET
     tool_name: str | Unset = UNSET
-    endpoint_id: str | Unset = UNSET
-    hostname: str | Unset = UNSET
+    endpoint_id: None | str | Unset = UNSET
+    hostname: None | str | Unset = UNSET
     ingested_at: datetime.datetime | Unset = UNSET
     ttl: int | Unset = UNSET
     violation_id: None | str | Unset = UNSET
@@ -118,9 +118,17 @@ class Event:
 
         tool_name = self.tool_name
 
-        endpoint_id = self.endpoint_id
+        endpoint_id: None | str | Unset
+        if isinstance(self.endpoint_id, Unset):
+            endpoint_id = UNSET
+        else:
+            endpoint_id = self.endpoint_id
 
-        hostname = self.hostname
+        hostname: None | str | Unset
+        if isinstance(self.hostname, Unset):
+            hostname = UNSET
+        else:
+            hostname = self.hostname
 
         ingested_at: str | Unset = UNSET
         if not isinstance(self.ingested_at, Unset):
@@ -239,9 +247,23 @@ class Event:
 
         tool_name = d.pop("tool_name", UNSET)
 
-        endpoint_id = d.pop("endpoint_id", UNSET)
+        def _parse_endpoint_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        hostname = d.pop("hostname", UNSET)
+        endpoint_id = _parse_endpoint_id(d.pop("endpoint_id", UNSET))
+
+        def _parse_hostname(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hostname = _parse_hostname(d.pop("hostname", UNSET))
 
         _ingested_at = d.pop("ingested_at", UNSET)
         ingested_at: datetime.datetime | Unset
