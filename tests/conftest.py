@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+import thoth
+
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30.0
 
@@ -123,6 +125,7 @@ class ThothServer:
         if self.process is None:
             return self.returncode
         if self.process.poll() is None:
+            thoth.flush(5.0, api_url=self.url)  # deliver what the SDK queued for this server first
             self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=15)

@@ -78,18 +78,19 @@ __all__ = [
 ]
 
 
-def flush(timeout: float = 5.0) -> bool:
-    """Wait up to ``timeout`` seconds for every queued audit event to be delivered."""
+def flush(timeout: float = 5.0, *, api_url: str | None = None) -> bool:
+    """Wait up to ``timeout`` seconds for queued audit events to be delivered (to ``api_url`` only,
+    if given). True when everything was delivered in time."""
     from thoth.emitter import flush_all
 
-    return flush_all(timeout)
+    return flush_all(timeout, api_url)
 
 
-def close(timeout: float = 5.0) -> bool:
+def close(timeout: float = 5.0, *, api_url: str | None = None) -> bool:
     """Flush, then stop the background senders (they restart if more events come)."""
     from thoth.emitter import close_all
 
-    return close_all(timeout)
+    return close_all(timeout, api_url)
 
 
 def delivery_stats() -> dict[str, Any]:

@@ -439,15 +439,20 @@ def all_delivery_stats() -> list[DeliveryStats]:
     return [d.snapshot() for d in list(_dispatchers.values())]
 
 
-def flush_all(timeout: float = 5.0) -> bool:
+def _selected(api_url: str | None) -> list[_Dispatcher]:
+    url = api_url.rstrip("/") if api_url else None
+    return [d for (base, _key), d in list(_dispatchers.items()) if url is None or base == url]
+
+
+def flush_all(timeout: float = 5.0, api_url: str | None = None) -> bool:
     deadline = time.monotonic() + timeout
     # A list, not a generator: every endpoint is flushed even after one times out.
-    return all([d.flush(max(0.0, deadline - time.monotonic())) for d in list(_dispatchers.values())])  # noqa: C419
+    return all([d.flush(max(0.0, deadline - time.monotonic())) for d in _selected(api_url)])  # noqa: C419
 
 
-def close_all(timeout: float = 5.0) -> bool:
+def close_all(timeout: float = 5.0, api_url: str | None = None) -> bool:
     deadline = time.monotonic() + timeout
-    return all([d.close(max(0.0, deadline - time.monotonic())) for d in list(_dispatchers.values())])  # noqa: C419
+    return all([d.close(max(0.0, deadline - time.monotonic())) for d in _selected(api_url)])  # noqa: C419
 
 
 def _flush_at_exit() -> None:

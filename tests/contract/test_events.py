@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 import thoth
 from tests._contract import ContractAPI, Reply, allow, error
@@ -331,3 +332,22 @@ def test_the_sender_thread_survives_an_internal_error(
     make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
     assert thoth.flush(5.0)
     assert len(api.events) == 2
+
+
+def test_flush_one_endpoint_only(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
+    make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
+    dead = thoth.instrument_openai(
+        {"search": lambda q: q},
+        agent_id="a",
+        approved_scope=["search"],
+        tenant_id="t",
+        api_url="http://127.0.0.1:9",
+        enforcement="observe",
+    )
+    with respx.mock(assert_all_mocked=False) as router:
+        router.route(host="127.0.0.1", port=9).mock(side_effect=httpx.ConnectError("refused"))
+        dead["search"]({"q": "y"})
+        assert thoth.flush(3.0, api_url="http://127.0.0.1:8787/")
+        assert not thoth.flush(0.3, api_url="http://127.0.0.1:9")
+        assert len(api.events) == 2
+        thoth.close(0.2, api_url="http://127.0.0.1:9")
