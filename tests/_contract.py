@@ -71,12 +71,15 @@ class Reply:
     raises: Exception | None = None
     conforms: bool = True
     delay: float = 0.0
+    gate: threading.Event | None = None  # hold the answer until the test opens it (at most 10 s)
 
     def build(self, request: httpx.Request) -> httpx.Response:
         if self.raises is not None:
             raise self.raises
         if self.delay:
             threading.Event().wait(self.delay)
+        if self.gate is not None:
+            self.gate.wait(10.0)
         if self.content is not None:
             return httpx.Response(self.status, content=self.content, headers=self.headers, request=request)
         return httpx.Response(self.status, json=self.json, headers=self.headers, request=request)

@@ -103,4 +103,12 @@ def delivery_stats() -> dict[str, Any]:
         for reason, count in stats["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
     totals = {key: sum(s[key] for s in per_endpoint) for key in ("enqueued", "sent", "retried", "pending")}
-    return {**totals, "dropped": dropped, "dropped_total": sum(dropped.values()), "endpoints": per_endpoint}
+    from thoth import _shadow
+
+    return {
+        **totals,
+        "dropped": dropped,
+        "dropped_total": sum(dropped.values()),
+        "endpoints": per_endpoint,
+        "shadow_checks": _shadow.stats(),
+    }

@@ -76,6 +76,9 @@ class ThothConfig(BaseModel):
     connect_timeout_seconds: float = Field(default=2.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     """Retries of transient enforcer failures (reset connection, 502/503/504, 429 with Retry-After)."""
+    observe_shadow_checks: bool = True
+    """In ``observe``, ask the enforcer in the background (never on the call's path) so that it
+    records what it would have decided: the shadow decisions to read before enforcing."""
     session_history_limit: int = Field(default=50, ge=1, le=10_000)
     """How many of the session's latest tool names travel as ``session_tool_calls`` (keeps each call O(1))."""
     allow_insecure_http: bool = False

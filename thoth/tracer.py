@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from thoth import _shadow
 from thoth._decisions import EnforcementDecision
 from thoth.emitter import ContentPolicy, HttpEmitter
 from thoth.enforcer_client import EnforcerClient
@@ -227,7 +228,8 @@ class Tracer:
     ) -> Permit:
         """Decide one call (sync). Raises ThothPolicyViolation when it must not run."""
         call_id, call_args = self._begin(tool_name, args, call_id)
-        if self._observe:  # never blocks, no enforcer round trip: the events are the audit
+        if self._observe:  # never blocks, no round trip on the call: events, and a shadow check off the path
+            self._shadow_check(tool_name, call_args)
             return self._permit(tool_name, call_args, call_id, None)
         session = self._session
         decision = self._enforcer.check(
@@ -251,6 +253,7 @@ class Tracer:
         """Decide one call without blocking the event loop. Raises ThothPolicyViolation."""
         call_id, call_args = self._begin(tool_name, args, call_id)
         if self._observe:
+            self._shadow_check(tool_name, call_args)
             return self._permit(tool_name, call_args, call_id, None)
         session = self._session
         decision = await self._enforcer.acheck(
@@ -267,6 +270,12 @@ class Tracer:
                 raise self._refuse(tool_name, call_id, decision, outcome=outcome)
             return self._permit(tool_name, call_args, call_id, decision)
         return self._conclude(tool_name, call_args, call_id, decision)
+
+    def _shadow_check(self, tool_name: str, args: dict[str, Any]) -> None:
+        if self._config.observe_shadow_checks:
+            session = self._session
+            calls = session.pending_calls(tool_name, self._config.session_history_limit)
+            _shadow.submit(self._enforcer, tool_name, session.session_id, calls, args)
 
     def _conclude(
         self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision

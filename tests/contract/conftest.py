@@ -8,6 +8,7 @@ import respx
 
 import thoth
 from tests._contract import BASE_URL, ContractAPI
+from thoth import _shadow
 from thoth import emitter as emitter_module
 from thoth._instrument import build_tracer, make_config
 from thoth._transport import reset_transports
@@ -18,6 +19,7 @@ API_KEY = "thoth_test_contractkey_0123456789"
 
 def reset_sdk_globals() -> None:
     """Each test gets fresh pools and senders (they are process-wide by design)."""
+    _shadow.wait_idle(2.0)
     emitter_module.close_all(timeout=1.0)
     emitter_module._dispatchers.clear()
     reset_transports()

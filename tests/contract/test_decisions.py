@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -316,16 +318,33 @@ def test_defer_raises_with_the_retry_hint(
     assert "retried in 30 seconds" in thoth.refusal_text(info.value)
 
 
-def test_observe_never_calls_the_enforcer_and_still_emits(
+def test_observe_never_waits_for_the_enforcer_and_still_emits(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    api.on_enforce(Reply(json={"decision": "BLOCK"}))
+    from thoth import _shadow
+
+    before = _shadow.stats()["checked"]
+    gate = threading.Event()
+    api.on_enforce(Reply(json={"decision": "BLOCK", "shadow_decision": "BLOCK"}, gate=gate))
     governed = make_tracer(enforcement="observe").wrap_tool("delete_everything", lambda: "done")
-    assert governed() == "done"
+    assert governed() == "done"  # returned while the enforcer still holds its answer
     assert thoth.flush(2.0)
-    assert api.calls("/v1/enforce") == []
     assert [e["event_type"] for e in api.events] == ["TOOL_CALL_PRE", "TOOL_CALL_POST"]
     assert api.events[0]["enforcement_mode"] == "observe"
+    gate.set()
+    deadline = time.monotonic() + 5
+    while _shadow.stats()["checked"] == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (shadow,) = api.enforce_bodies()  # the background shadow check, so the enforcer records its view
+    assert shadow["enforcement_mode"] == "observe" and shadow["tool_name"] == "delete_everything"
+
+
+def test_observe_without_shadow_checks_sends_no_decision_request(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    make_tracer(enforcement="observe", observe_shadow_checks=False).wrap_tool("x", lambda: "done")()
+    assert thoth.flush(2.0)
+    assert api.calls("/v1/enforce") == []
 
 
 def test_on_block_return_gives_the_model_a_refusal(

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import thoth
 from tests.conftest import ThothServer
-from thoth import ThothPolicyViolation
+from thoth import ThothPolicyViolation, _shadow
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +138,18 @@ def test_observe_mode_never_blocks_and_the_call_is_audited(server: ThothServer) 
     events = events_of(server, session_id, 2)
     assert [e["event_type"] for e in events] == ["TOOL_CALL_PRE", "TOOL_CALL_POST"]
     assert {e["enforcement_mode"] for e in events} == {"observe"}
+    # The SDK's background shadow check lets the enforcer record what it would have decided.
+    assert _shadow.wait_idle(10.0)
+    engine = sa.create_engine(server.db_url)
+    query = sa.text("SELECT decision, shadow_decision, mode FROM thoth_decisions WHERE session_id = :s")
+    deadline = time.monotonic() + 10  # decision rows are written in groups, up to 50 ms late
+    rows: list[Any] = []
+    while not rows and time.monotonic() < deadline:
+        with engine.connect() as conn:
+            rows = list(conn.execute(query, {"s": session_id}))
+        time.sleep(0.05)
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("ALLOW", "BLOCK", "observe")]
 
 
 def test_the_demo_runs_end_to_end() -> None:
