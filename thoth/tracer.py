@@ -366,7 +366,7 @@ class _ArgsBinder:
             except TypeError:
                 pass  # the tool itself will report the bad call, after governance
             else:
-                return _flatten(bound), functools.partial(_rebuild_bound, self._sig)
+                return _flatten(bound), self._rebuild
         return {"args": list(args), "kwargs": dict(kwargs)}, _rebuild_legacy
 
 
@@ -411,16 +411,12 @@ class _DictBinder:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._single_param: str | None = None
         try:
-            params = [
-                p
-                for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
-            accepts_var_kw = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
-            if len(params) == 1 and not accepts_var_kw:
-                self._single_param = params[0].name
+            params = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
-            pass
+            return
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(positional) == 1 and not any(p.kind is p.VAR_KEYWORD for p in params):
+            self._single_param = positional[0].name
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], Rebuild]:
         if len(args) > 1:
