@@ -13,22 +13,12 @@ THOTH_API_URL / THOTH_API_KEY / THOTH_TENANT_ID to use your enforcer.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import autogen
-import httpx
+from _local_enforcer import enforcer, print_events  # see _local_enforcer.py: a throwaway local enforcer
 
-import thoth
 from thoth.emitter import HttpEmitter
 from thoth.enforcer_client import EnforcerClient
 from thoth.integrations.autogen import wrap_autogen_tools
@@ -86,59 +76,6 @@ def build_tracer(url: str, key: str, tenant: str) -> Tracer:
         enforcer=EnforcerClient(config),
         step_up=StepUpClient(config),
     )
-
-
-# --- a throwaway local enforcer, so the example runs offline ---------------------------------
-@contextlib.contextmanager
-def enforcer() -> Iterator[tuple[str, str, str]]:
-    """(url, api key, tenant): $THOTH_API_URL if set, else a throwaway `thoth serve` on 127.0.0.1."""
-    if os.environ.get("THOTH_API_URL"):
-        yield (
-            os.environ["THOTH_API_URL"],
-            os.environ["THOTH_API_KEY"],
-            os.environ.get("THOTH_TENANT_ID", "acme-corp"),
-        )
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    key, url = "thoth_demo_" + secrets.token_hex(8), f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "thoth.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{tmp}/thoth.db",
-            "--api-key",
-            f"acme-corp:{key}",
-            "--admin-key",
-            f"acme-corp:{key}",
-            "--log-level",
-            "warning",
-        ]
-        server = subprocess.Popen(command)
-        try:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.05)
-            yield url, key, "acme-corp"
-        finally:
-            thoth.flush()
-            server.terminate()
-            server.wait(10)
-
-
-def print_events(url: str, key: str, agent_id: str) -> None:
-    thoth.flush()
-    page = httpx.get(f"{url}/v1/events", params={"agent_id": agent_id}, headers={"x-api-key": key}).json()
-    for event in page["items"]:
-        print(f"  event {event['event_type']:<15} {event.get('tool_name')}")
 
 
 def main() -> None:

@@ -11,17 +11,9 @@ use a real model, and set THOTH_API_URL / THOTH_API_KEY / THOTH_TENANT_ID to use
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 
-import httpx
+from _local_enforcer import enforcer, print_events  # see _local_enforcer.py: a throwaway local enforcer
 from agents import Agent, Runner, function_tool, set_tracing_disabled
 from agents.testing import ScriptedModel, assistant_message, function_call
 
@@ -38,59 +30,6 @@ def search_docs(query: str) -> str:
 def delete_record(record_id: str) -> str:
     """Delete a customer record."""
     raise RuntimeError("never reached: delete_record is outside the approved scope")
-
-
-# --- a throwaway local enforcer, so the example runs offline ---------------------------------
-@contextlib.contextmanager
-def enforcer() -> Iterator[tuple[str, str, str]]:
-    """(url, api key, tenant): $THOTH_API_URL if set, else a throwaway `thoth serve` on 127.0.0.1."""
-    if os.environ.get("THOTH_API_URL"):
-        yield (
-            os.environ["THOTH_API_URL"],
-            os.environ["THOTH_API_KEY"],
-            os.environ.get("THOTH_TENANT_ID", "acme-corp"),
-        )
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    key, url = "thoth_demo_" + secrets.token_hex(8), f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "thoth.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{tmp}/thoth.db",
-            "--api-key",
-            f"acme-corp:{key}",
-            "--admin-key",
-            f"acme-corp:{key}",
-            "--log-level",
-            "warning",
-        ]
-        server = subprocess.Popen(command)
-        try:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.05)
-            yield url, key, "acme-corp"
-        finally:
-            thoth.flush()
-            server.terminate()
-            server.wait(10)
-
-
-def print_events(url: str, key: str, agent_id: str) -> None:
-    thoth.flush()
-    page = httpx.get(f"{url}/v1/events", params={"agent_id": agent_id}, headers={"x-api-key": key}).json()
-    for event in page["items"]:
-        print(f"  event {event['event_type']:<15} {event.get('tool_name')}")
 
 
 def main() -> None:
