@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from thoth.enforcer_client import EnforcerClient
 
-__all__ = ["pending", "stats", "submit", "wait_idle"]
+__all__ = ["stats", "submit", "wait_idle"]
 
 logger = logging.getLogger("thoth.shadow")
 
@@ -65,10 +65,6 @@ def submit(
     enforcer: EnforcerClient, tool_name: str, session_id: str, calls: list[str], args: dict[str, Any]
 ) -> None:
     _checker.submit((enforcer, tool_name, session_id, calls, args))
-
-
-def pending() -> int:
-    return len(_checker._jobs)
 
 
 def wait_idle(timeout: float) -> bool:

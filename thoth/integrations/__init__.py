@@ -18,7 +18,7 @@ from thoth.errors import ThothConfigError
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
-__all__ = ["Integration", "detect", "instrument_object", "registry", "wrap_framework_tool"]
+__all__ = ["Integration", "detect", "instrument_object", "wrap_framework_tool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +46,6 @@ _REGISTRY: list[Integration] = [
     Integration("pydantic_ai", ("pydantic_ai",)),
     Integration("claude_agent_sdk", ("claude_agent_sdk",)),
 ]
-
-
-def registry() -> tuple[Integration, ...]:
-    return tuple(_REGISTRY)
 
 
 def _packages_of(obj: Any) -> list[str]:
