@@ -251,3 +251,19 @@ def test_event_backoff_survives_a_long_outage() -> None:
         max_bytes=1024,
     )
     assert all(0 <= dispatcher._backoff(attempt, None) <= 30 for attempt in (0, 5, 100, 5000))
+
+
+def test_event_ids_are_time_ordered_uuid7() -> None:
+    import time
+    import uuid
+
+    from thoth.emitter import uuid7
+
+    first = uuid7()
+    time.sleep(0.002)
+    later = [uuid7() for _ in range(100)]
+    parsed = uuid.UUID(first)
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == first
+    assert all(first < other for other in later)  # a later millisecond sorts after
+    assert len(set(later)) == 100
+    assert abs((parsed.int >> 80) - time.time() * 1000) < 5_000  # the leading 48 bits are Unix ms
