@@ -290,10 +290,13 @@ def test_emit_accepts_a_complete_event(api: ContractAPI) -> None:
     assert api.events[0]["event_type"] == "LLM_INVOCATION" and "event_id" in api.events[0]
 
 
-def test_ingest_is_never_called_when_allow_has_no_events(
+def test_no_sender_thread_or_request_until_there_is_an_event(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
     api.on_enforce(allow())
+    for _ in range(5):
+        make_tracer()  # building tracers only wires up the shared sender; it starts nothing
+    assert not any(t.name == "thoth-events" for t in threading.enumerate())
     assert thoth.flush(0.5)  # nothing queued: returns at once
     assert api.calls("/v1/events/batch") == []
 
