@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,22 @@ def render(results: dict[str, Any]) -> str:
         f"{results.get('load_average_end')}; run took {results.get('seconds')} s"
     )
     sc = results["scenarios"]
+    for section in _SECTIONS:
+        out += section(sc)
+    if results.get("targets"):
+        out += ["", "Targets (thoth-sdk)"]
+        for t in results["targets"]:
+            out.append(f"  [{t['status']}] {t['target']}: {t['measured']}")
+    if results.get("skipped"):
+        out += ["", "Skipped"] + [f"  - {s}" for s in results["skipped"]]
+    return "\n".join(out)
+
+
+# -- one function a scenario: the lines it adds to the report, none when it did not run -------------
+
+
+def _allow_lines(sc: dict[str, Any]) -> list[str]:
+    out: list[str] = []
     for flavor in ("sync", "async"):
         if f"allow_{flavor}" in sc:
             s = sc[f"allow_{flavor}"]
@@ -65,68 +81,92 @@ def render(results: dict[str, Any]) -> str:
                     LATENCY,
                 ),
             ]
-    if "observe" in sc:
-        s = sc["observe"]
-        out += [
-            "",
-            table(
-                f"2. Observe mode: overhead over a direct call ({s['calls_per_contender']} calls each)",
-                s["rows"],
-                MICRO,
-            ),
-        ]
-    if "emit" in sc:
-        s = sc["emit"]
-        out += [
-            "",
-            table(
-                f"3a. Event emission, agent-thread cost per event ({s['events_per_contender']} each)",
-                s["rows"],
-                MICRO,
-            ),
-        ]
-    if "pipeline" in sc:
-        s = sc["pipeline"]
-        out += ["", "3b. Event pipeline: agent thread -> rows in the server's store"]
-        for label, row in s["rows"].items():
-            out.append(
-                f"  {label:<12} {row['events_per_s_median']} events/s (median of "
-                f"{len(row['runs'])} runs of {row['runs'][0]['events']}), lost {row['lost']}"
-                + (f"; SDK counters: {_counters(row['runs'][-1]['sdk_counters'])}" if row["lost"] else "")
-            )
-    if "outage" in sc:
-        s = sc["outage"]
-        out += [
-            "",
-            f"3c. Ingest endpoint down for {s['outage_seconds']:g}s while emitting "
-            f"{s['rate_per_s']} events/s",
-        ]
-        for label, row in s["rows"].items():
-            out.append(f"  {label:<12} {row['summary']}; SDK counters: {_counters(row['sdk_counters'])}")
-    if "import" in sc:
-        s = sc["import"]
-        out += ["", f"4a. import thoth, fresh interpreter ({s['reps']} reps each)"]
-        for label, row in s["rows"].items():
-            out.append(
-                f"  {label:<12} import thoth: median {row['median_ms']} ms, p99 {row['p99_ms']} ms; import + "
-                f"first use: median {row['first_use_median_ms']} ms, p99 {row['first_use_p99_ms']} ms"
-            )
-    if "memory" in sc:
-        out += ["", "4b. RSS of a fresh process"]
-        for label, row in sc["memory"]["rows"].items():
-            out.append(
-                f"  {label:<12} {row['rss_after_setup_mib']} MiB after setup, "
-                f"{row['rss_after_calls_mib']} MiB after {row['calls']} governed calls"
-            )
-    if "server" in sc:
-        out += ["", "5. Server's own figures (benchmarks/server_bench.py)", _server_lines(sc["server"])]
-    if results.get("targets"):
-        out += ["", "Targets (thoth-sdk)"]
-        for t in results["targets"]:
-            out.append(f"  [{t['status']}] {t['target']}: {t['measured']}")
-    if results.get("skipped"):
-        out += ["", "Skipped"] + [f"  - {s}" for s in results["skipped"]]
-    return "\n".join(out)
+    return out
+
+
+def _observe_lines(sc: dict[str, Any]) -> list[str]:
+    if "observe" not in sc:
+        return []
+    s = sc["observe"]
+    title = f"2. Observe mode: overhead over a direct call ({s['calls_per_contender']} calls each)"
+    return ["", table(title, s["rows"], MICRO)]
+
+
+def _emit_lines(sc: dict[str, Any]) -> list[str]:
+    if "emit" not in sc:
+        return []
+    s = sc["emit"]
+    title = f"3a. Event emission, agent-thread cost per event ({s['events_per_contender']} each)"
+    return ["", table(title, s["rows"], MICRO)]
+
+
+def _pipeline_lines(sc: dict[str, Any]) -> list[str]:
+    if "pipeline" not in sc:
+        return []
+    out = ["", "3b. Event pipeline: agent thread -> rows in the server's store"]
+    for label, row in sc["pipeline"]["rows"].items():
+        out.append(
+            f"  {label:<12} {row['events_per_s_median']} events/s (median of "
+            f"{len(row['runs'])} runs of {row['runs'][0]['events']}), lost {row['lost']}"
+            + (f"; SDK counters: {_counters(row['runs'][-1]['sdk_counters'])}" if row["lost"] else "")
+        )
+    return out
+
+
+def _outage_lines(sc: dict[str, Any]) -> list[str]:
+    if "outage" not in sc:
+        return []
+    s = sc["outage"]
+    out = [
+        "",
+        f"3c. Ingest endpoint down for {s['outage_seconds']:g}s while emitting {s['rate_per_s']} events/s",
+    ]
+    for label, row in s["rows"].items():
+        out.append(f"  {label:<12} {row['summary']}; SDK counters: {_counters(row['sdk_counters'])}")
+    return out
+
+
+def _import_lines(sc: dict[str, Any]) -> list[str]:
+    if "import" not in sc:
+        return []
+    s = sc["import"]
+    out = ["", f"4a. import thoth, fresh interpreter ({s['reps']} reps each)"]
+    for label, row in s["rows"].items():
+        out.append(
+            f"  {label:<12} import thoth: median {row['median_ms']} ms, p99 {row['p99_ms']} ms; import + "
+            f"first use: median {row['first_use_median_ms']} ms, p99 {row['first_use_p99_ms']} ms"
+        )
+    return out
+
+
+def _memory_lines(sc: dict[str, Any]) -> list[str]:
+    if "memory" not in sc:
+        return []
+    out = ["", "4b. RSS of a fresh process"]
+    for label, row in sc["memory"]["rows"].items():
+        out.append(
+            f"  {label:<12} {row['rss_after_setup_mib']} MiB after setup, "
+            f"{row['rss_after_calls_mib']} MiB after {row['calls']} governed calls"
+        )
+    return out
+
+
+def _server_section(sc: dict[str, Any]) -> list[str]:
+    if "server" not in sc:
+        return []
+    return ["", "5. Server's own figures (benchmarks/server_bench.py)", _server_lines(sc["server"])]
+
+
+_SECTIONS: Sequence[Callable[[dict[str, Any]], list[str]]] = (
+    _allow_lines,
+    _observe_lines,
+    _emit_lines,
+    _pipeline_lines,
+    _outage_lines,
+    _import_lines,
+    _memory_lines,
+    _server_section,
+)
 
 
 def _counters(stats: dict[str, Any]) -> str:

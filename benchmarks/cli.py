@@ -211,7 +211,7 @@ def _server_figures(smoke: bool, skipped: list[str], say: Callable[[str], None])
     say("running server_bench.run ...")
     try:
         figures: dict[str, Any] = server_bench.run(smoke=smoke)
-    except Exception as exc:  # its failure must not discard the SDK figures already measured
+    except Exception as exc:  # noqa: BLE001 - its failure must not discard the SDK figures measured
         why = f"server_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
         skipped.append(f"server figures: {why}")
         say(f"FAILED server figures: {why}")

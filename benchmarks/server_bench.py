@@ -284,6 +284,7 @@ def _server(log_level: str) -> Iterator[dict[str, Any]]:
 
 def policy_eval_us(iterations: int) -> dict[str, Any]:
     from thoth.server.policy import Call, apply_mode, load_policy
+    from thoth.server.schemas import EnforceRequest
     from thoth.server.session import SessionRecord
 
     policy = load_policy(TEN_RULE_POLICY, "bench.yaml")
@@ -291,23 +292,25 @@ def policy_eval_us(iterations: int) -> dict[str, Any]:
     now = time.time()
     for tool in ("read_file", "web_search", "read_file"):
         record.ran(tool, now)
-    call = Call(
-        tool="send_email",
-        args={"to": "bob@acme.com", "subject": "report", "body": "x" * 200},
-        agent="bench-agent",
-        user="bench",
-        tenant=TENANT,
+    request = EnforceRequest(
+        tool_name="send_email",
+        tool_args={"to": "bob@acme.com", "subject": "report", "body": "x" * 200},
+        agent_id="bench-agent",
+        user_id="bench",
+        tenant_id=TENANT,
+        session_id="bench-session",
         environment="prod",
-        mode="progressive",
-        approved_scope=frozenset({"read_file", "send_email"}),
+        enforcement_mode="progressive",
+        approved_scope=["read_file", "send_email"],
     )
+    call = Call.from_request(request)
     for _ in range(1000):  # warm caches
         policy.evaluate(call, record, now)
     rounds = []
     for _ in range(5):
         started = time.perf_counter()
         for _ in range(iterations):
-            apply_mode(policy.evaluate(call, record, now), "progressive", False)
+            apply_mode(policy.evaluate(call, record, now), call.mode, False)
         rounds.append((time.perf_counter() - started) / iterations * 1e6)
     engine = policy.engine.name if policy.engine else "none"
     return {"rules": len(policy.rules), "cel_engine": engine, "us_per_decision": round(min(rounds), 2)}

@@ -43,6 +43,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "testing":
+        return importlib.import_module("thoth.testing")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'thoth' has no attribute {name!r}")
@@ -81,34 +83,22 @@ __all__ = [
 def flush(timeout: float = 5.0, *, api_url: str | None = None) -> bool:
     """Wait up to ``timeout`` seconds for queued audit events to be delivered (to ``api_url`` only,
     if given). True when everything was delivered in time."""
-    from thoth.emitter import flush_all
+    from thoth._runtime import runtime
 
-    return flush_all(timeout, api_url)
+    return runtime().flush(timeout, api_url)
 
 
 def close(timeout: float = 5.0, *, api_url: str | None = None) -> bool:
-    """Flush, then stop the background senders (they restart if more events come)."""
-    from thoth.emitter import close_all
+    """Flush and stop the background senders, finish the shadow checks and close the connection
+    pools (those of ``api_url`` only, if given), all within ``timeout`` seconds. Each starts again
+    when next used. True when nothing queued was left behind."""
+    from thoth._runtime import runtime
 
-    return close_all(timeout, api_url)
+    return runtime().close(timeout, api_url)
 
 
 def delivery_stats() -> dict[str, Any]:
     """Event delivery counts across endpoints: enqueued, sent, retried, dropped by reason, pending."""
-    from thoth.emitter import all_delivery_stats
+    from thoth._runtime import runtime
 
-    per_endpoint = all_delivery_stats()
-    dropped: dict[str, int] = {}
-    for stats in per_endpoint:
-        for reason, count in stats["dropped"].items():
-            dropped[reason] = dropped.get(reason, 0) + count
-    totals = {key: sum(s[key] for s in per_endpoint) for key in ("enqueued", "sent", "retried", "pending")}
-    from thoth import _shadow
-
-    return {
-        **totals,
-        "dropped": dropped,
-        "dropped_total": sum(dropped.values()),
-        "endpoints": per_endpoint,
-        "shadow_checks": _shadow.stats(),
-    }
+    return runtime().delivery_stats()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from thoth._wire import DecisionType
 from thoth.errors import ReasonCode
-from thoth.models import DecisionType
 
 __all__ = [
     "EnforcementDecision",

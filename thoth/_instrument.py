@@ -8,17 +8,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from thoth._wire import EnforcementMode, parse_enforcement
 from thoth.emitter import HttpEmitter
 from thoth.enforcer_client import EnforcerClient, transport_for
 from thoth.errors import ThothConfigError
-from thoth.models import EnforcementMode, ThothConfig
+from thoth.models import ThothConfig
 from thoth.session import _CURRENT_SESSION, SessionContext
 from thoth.step_up import StepUpClient
 from thoth.tracer import Tracer
 
 __all__ = ["build_tracer", "create_tracer", "instrument", "instrument_anthropic", "instrument_openai"]
-
-_MODES = ", ".join(m.value for m in EnforcementMode)
 
 
 def _config_error(exc: ValidationError) -> ThothConfigError:
@@ -49,9 +48,10 @@ def make_config(
         raise ThothConfigError(
             "agent_id must be a non-empty string naming this agent, e.g. agent_id='billing-agent'"
         )
-    mode = enforcement.value if isinstance(enforcement, EnforcementMode) else str(enforcement).strip().lower()
-    if mode not in {m.value for m in EnforcementMode}:
-        raise ThothConfigError(f"unknown enforcement mode {enforcement!r}: use one of {_MODES}")
+    try:
+        mode = parse_enforcement(enforcement)
+    except ValueError as exc:
+        raise ThothConfigError(str(exc)) from None
     tenant = tenant_id or os.environ.get("THOTH_TENANT_ID")
     if not tenant:
         raise ThothConfigError("tenant_id is required: pass tenant_id=... or set THOTH_TENANT_ID")
@@ -63,7 +63,7 @@ def make_config(
             approved_scope=list(approved_scope),
             tenant_id=tenant,
             user_id=user_id,
-            enforcement=EnforcementMode(mode),
+            enforcement=mode,
             api_key=api_key,
             api_url=api_url,
             **options,
@@ -75,10 +75,10 @@ def make_config(
 
 
 def build_tracer(config: ThothConfig, session_id: str | None = None) -> Tracer:
-    """The parts for one agent, sharing the process-wide pool and event sender for the endpoint."""
+    """The parts for one agent, sharing the process-wide pool and event sender for the endpoint.
+    It does not touch the current session (``instrument()`` makes its session current)."""
     transport = transport_for(config)
     session = SessionContext(config, session_id=session_id)
-    _CURRENT_SESSION.set(session)
     emitter = HttpEmitter(
         config.resolved_api_url,
         config.resolved_api_key,
@@ -117,7 +117,10 @@ def _tracer(
         api_url=api_url,
         **options,
     )
-    return build_tracer(config, session_id)
+    tracer = build_tracer(config, session_id)
+    # aten-thoth's contract: each instrument() call's session is the current one in this context.
+    _CURRENT_SESSION.set(tracer.session)
+    return tracer
 
 
 def create_tracer(

@@ -50,16 +50,7 @@ def redact(value: Any, _depth: int = 0) -> Any:
     if _depth >= _MAX_DEPTH:
         return "[...]"
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for index, (key, item) in enumerate(value.items()):
-            if index == _MAX_ITEMS:
-                out["[...]"] = f"{len(value) - _MAX_ITEMS} more keys"
-                break
-            name = str(key)
-            out[name] = (
-                REDACTED if _SECRET_KEY.search(name) and item not in (None, "") else redact(item, _depth + 1)
-            )
-        return out
+        return _redact_mapping(value, _depth)
     if isinstance(value, list | tuple | set | frozenset):
         items = [redact(item, _depth + 1) for item in list(value)[:_MAX_ITEMS]]
         if len(value) > _MAX_ITEMS:
@@ -71,11 +62,23 @@ def redact(value: Any, _depth: int = 0) -> Any:
     if callable(dump):
         try:
             return redact(dump(), _depth + 1)
-        except Exception:  # noqa: S110 - fall back to the text form below
+        except Exception:  # noqa: S110, BLE001 - any failure to dump falls back to the text form below
             pass
     return _redact_text(
         repr(value) if not isinstance(value, BaseException) else f"{type(value).__name__}: {value}"
     )
+
+
+def _redact_mapping(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for index, (key, item) in enumerate(value.items()):
+        if index == _MAX_ITEMS:
+            out["[...]"] = f"{len(value) - _MAX_ITEMS} more keys"
+            break
+        name = str(key)
+        secret = _SECRET_KEY.search(name) and item not in (None, "")
+        out[name] = REDACTED if secret else redact(item, depth + 1)
+    return out
 
 
 def to_content(value: Any, *, max_chars: int, redactor: Callable[[Any], Any] | None = None) -> str:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: The contract's HoldState values, for ``holds list --status`` (spelled here so that building the
+#: parser imports neither the generated client nor the server; a unit test checks them).
+HOLD_STATES = ("pending", "approved", "denied", "expired")
 
 
 class CliError(Exception):
@@ -73,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         title="holds commands"
     )
     listing = holds.add_parser("list", help="list holds (pending first by default)")
-    listing.add_argument("--status", choices=["pending", "approved", "denied", "expired"])
+    listing.add_argument("--status", choices=HOLD_STATES)
     listing.add_argument("--session", metavar="ID")
     listing.add_argument("--tenant", metavar="ID")
     listing.add_argument("--limit", type=int, default=100)
@@ -265,7 +268,7 @@ def _holds_resolve(args: argparse.Namespace) -> int:
 def _user_name(lookup: Callable[[], str]) -> str:
     try:
         return lookup() or "cli"
-    except Exception:
+    except (OSError, KeyError, ImportError):  # getpass.getuser: no pwd module, or no passwd entry
         return "cli"
 
 

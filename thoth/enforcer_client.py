@@ -9,21 +9,19 @@ few times with jittered backoff, all within one decision deadline.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 import time
 import uuid
-from typing import Any
+from typing import Any, Final
 
 import httpx
-from thoth_api_client.api.enforcement import enforce as _enforce_op
-from thoth_api_client.models.enforce_request import EnforceRequest
 
 from thoth import _failures
 from thoth._decisions import EnforcementDecision, block, normalize_enforce_payload
-from thoth._transport import Transport, get_transport
+from thoth._retry import Backoff, aretrying, retrying
+from thoth._transport import Transport
+from thoth._wire import ENFORCE
 from thoth.errors import ReasonCode
 from thoth.models import ThothConfig
 
@@ -31,12 +29,16 @@ __all__ = ["EnforcerClient"]
 
 logger = logging.getLogger("thoth.enforcer")
 
-_BACKOFF_BASE = 0.05
-_BACKOFF_CAP = 1.0
+_BACKOFF_BASE: Final = 0.05
+_BACKOFF_CAP: Final = 1.0
+_HEADERS: Final = {"Content-Type": "application/json"}
 
 
 def transport_for(config: ThothConfig) -> Transport:
-    return get_transport(
+    """The process-wide pooled transport for this configuration's endpoint, key and timeouts."""
+    from thoth._runtime import runtime
+
+    return runtime().transport(
         config.resolved_api_url,
         config.resolved_api_key,
         connect_timeout=config.connect_timeout_seconds,
@@ -61,18 +63,12 @@ class EnforcerClient:
         }
         if config.session_intent is not None:
             self._static["session_intent"] = config.session_intent
-        # The generated client owns the wire shape (method, path, headers); built once, since
-        # constructing and dumping its model on every call costs more than the rest of the SDK.
-        template = _enforce_op._get_kwargs(
-            body=EnforceRequest.from_dict({**self._static, "tool_name": "-", "session_id": "-"})
-        )
-        template.pop("json")
-        self._template = template
+        self._backoff = Backoff(_BACKOFF_BASE, _BACKOFF_CAP, max_retries=config.max_retries)
 
     def __repr__(self) -> str:
         return f"EnforcerClient(agent_id={self._config.agent_id!r}, url={self._transport.base_url!r})"
 
-    def _request(
+    def _body(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None
     ) -> dict[str, Any]:
         body = dict(self._static)
@@ -83,7 +79,7 @@ class EnforcerClient:
         body["action_attestation_id"] = uuid.uuid4().hex
         if tool_args is not None:
             body["tool_args"] = tool_args if _is_plain_json(tool_args) else _jsonable(tool_args)
-        return {**self._template, "json": body}
+        return body
 
     def _deadline(self) -> float:
         return time.monotonic() + self._config.decision_timeout_seconds
@@ -97,40 +93,32 @@ class EnforcerClient:
             min(t.read or remaining, remaining), connect=min(t.connect or remaining, remaining)
         )
 
-    def _next_delay(self, failure: _failures.Failure, attempt: int, deadline: float) -> float | None:
-        """Seconds to wait before retrying, or None when this failure is final."""
-        if not failure.retryable or attempt >= self._config.max_retries:
-            return None
-        delay = failure.retry_after
-        if delay is None:
-            delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** min(attempt, 16)))  # full jitter
-        # Only retry when an attempt still fits in the decision deadline.
-        return delay if time.monotonic() + delay + 0.01 < deadline else None
-
     def check(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
     ) -> EnforcementDecision:
         """Ask for a decision. Never raises; any failure is a BLOCK with a reason code."""
         deadline = self._deadline()
         try:
-            kwargs = self._request(tool_name, session_id, tool_calls, tool_args)
+            body = self._body(tool_name, session_id, tool_calls, tool_args)
             client = self._transport.sync_client
-            attempt = 0
-            while True:
+
+            def attempt() -> EnforcementDecision | _failures.Failure:
                 try:
-                    response = client.request(**kwargs, timeout=self._timeout(deadline))
-                    outcome = _read(response)
+                    response = client.request(
+                        ENFORCE.method,
+                        ENFORCE.path,
+                        json=body,
+                        headers=_HEADERS,
+                        timeout=self._timeout(deadline),
+                    )
+                    return _read(response)
                 except httpx.HTTPError as exc:
-                    outcome = _failures.from_exception(exc)
-                if isinstance(outcome, EnforcementDecision):
-                    return _warn_if_overridden(tool_name, outcome)
-                delay = self._next_delay(outcome, attempt, deadline)
-                if delay is None:
-                    return _fail_closed(tool_name, outcome)
-                time.sleep(delay)
-                attempt += 1
-        except Exception as exc:  # a bug here must still not let the tool run
-            return _fail_closed(tool_name, _failures.from_exception(exc))
+                    return _failures.from_exception(exc)
+
+            outcome = retrying(attempt, self._backoff, deadline)
+        except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
+            outcome = _failures.from_exception(exc)
+        return _concluded(tool_name, outcome)
 
     async def acheck(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
@@ -138,24 +126,26 @@ class EnforcerClient:
         """Async :meth:`check`: never blocks the event loop, never raises (except cancellation)."""
         deadline = self._deadline()
         try:
-            kwargs = self._request(tool_name, session_id, tool_calls, tool_args)
+            body = self._body(tool_name, session_id, tool_calls, tool_args)
             client = self._transport.async_client()
-            attempt = 0
-            while True:
+
+            async def attempt() -> EnforcementDecision | _failures.Failure:
                 try:
-                    response = await client.request(**kwargs, timeout=self._timeout(deadline))
-                    outcome = _read(response)
+                    response = await client.request(
+                        ENFORCE.method,
+                        ENFORCE.path,
+                        json=body,
+                        headers=_HEADERS,
+                        timeout=self._timeout(deadline),
+                    )
+                    return _read(response)
                 except httpx.HTTPError as exc:
-                    outcome = _failures.from_exception(exc)
-                if isinstance(outcome, EnforcementDecision):
-                    return _warn_if_overridden(tool_name, outcome)
-                delay = self._next_delay(outcome, attempt, deadline)
-                if delay is None:
-                    return _fail_closed(tool_name, outcome)
-                await asyncio.sleep(delay)
-                attempt += 1
-        except Exception as exc:
-            return _fail_closed(tool_name, _failures.from_exception(exc))
+                    return _failures.from_exception(exc)
+
+            outcome = await aretrying(attempt, self._backoff, deadline)
+        except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
+            outcome = _failures.from_exception(exc)
+        return _concluded(tool_name, outcome)
 
     def close(self) -> None:
         """Kept for aten-thoth compatibility: the pool is shared; see ``thoth.close()``."""
@@ -181,16 +171,15 @@ _SDK_OVERRIDES = frozenset(
 )
 
 
-def _warn_if_overridden(tool_name: str, decision: EnforcementDecision) -> EnforcementDecision:
-    """Log when the SDK turned a nonsensical answer into a BLOCK."""
-    if decision.reason_code in _SDK_OVERRIDES:
-        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, decision.reason)
-    return decision
-
-
-def _fail_closed(tool_name: str, failure: _failures.Failure) -> EnforcementDecision:
-    logger.warning("thoth: blocking %s (fail closed): %s", tool_name, failure.reason)
-    return block(failure.reason, failure.reason_code)
+def _concluded(tool_name: str, outcome: EnforcementDecision | _failures.Failure) -> EnforcementDecision:
+    """The decision to act on: a failure becomes a BLOCK (fail closed), logged with its reason,
+    as is a nonsensical answer the SDK turned into a BLOCK."""
+    if isinstance(outcome, _failures.Failure):
+        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, outcome.reason)
+        return block(outcome.reason, outcome.reason_code)
+    if outcome.reason_code in _SDK_OVERRIDES:
+        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, outcome.reason)
+    return outcome
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -215,6 +204,6 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     if callable(dump):
         try:
             return _jsonable(dump(mode="json"), depth + 1)
-        except Exception:  # noqa: S110 - fall back to repr
+        except Exception:  # noqa: S110, BLE001 - any failure to dump falls back to repr
             pass
     return repr(value)

@@ -1,48 +1,24 @@
-"""Configuration and the small value types shared across the SDK."""
+"""Configuration, and the wire enums under the names the public API has always used.
+
+``EnforcementMode``, ``DecisionType``, ``EventType`` and ``SourceType`` are the
+contract's own enums (generated from ``openapi/thoth.yaml``, see :mod:`thoth._wire`),
+re-exported here: there is one definition of each.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from thoth._wire import DecisionType, EnforcementMode, EventType, SourceType, parse_enforcement
 from thoth.errors import ThothConfigError
 
 __all__ = ["DecisionType", "EnforcementMode", "EventType", "SourceType", "ThothConfig"]
-
-
-class EnforcementMode(StrEnum):
-    """How the enforcer's answer is applied. ``observe`` never blocks."""
-
-    OBSERVE = "observe"
-    STEP_UP = "step_up"
-    BLOCK = "block"
-    PROGRESSIVE = "progressive"
-
-
-class DecisionType(StrEnum):
-    ALLOW = "ALLOW"
-    BLOCK = "BLOCK"
-    STEP_UP = "STEP_UP"
-    MODIFY = "MODIFY"
-    DEFER = "DEFER"
-
-
-class EventType(StrEnum):
-    TOOL_CALL_PRE = "TOOL_CALL_PRE"
-    TOOL_CALL_POST = "TOOL_CALL_POST"
-    TOOL_CALL_BLOCK = "TOOL_CALL_BLOCK"
-    LLM_INVOCATION = "LLM_INVOCATION"
-
-
-class SourceType(StrEnum):
-    AGENT_TOOL_CALL = "agent_tool_call"
-    AGENT_LLM_INVOCATION = "agent_llm_invocation"
 
 
 class ThothConfig(BaseModel):
@@ -92,6 +68,11 @@ class ThothConfig(BaseModel):
     max_content_chars: int = Field(default=4096, ge=64, le=65536)
     redactor: Callable[[Any], Any] | None = Field(default=None, repr=False, exclude=True)
     """Optional hook applied to arguments and results before the built-in redaction."""
+
+    @field_validator("enforcement", mode="before")
+    @classmethod
+    def _enforcement(cls, value: Any) -> EnforcementMode:
+        return parse_enforcement(value)  # "Block", " block " and EnforcementMode.BLOCK are one mode
 
     @field_validator("agent_id", "tenant_id", "user_id", "environment")
     @classmethod

@@ -12,7 +12,11 @@ import uuid
 
 from thoth.models import ThothConfig
 
-__all__ = ["SessionContext", "get_current_session"]
+__all__ = ["MAX_REMEMBERED_CALLS", "SessionContext", "get_current_session"]
+
+# The most recent tool names a session remembers (the largest session_history_limit); older ones are
+# forgotten, so a long-lived session holds bounded memory. tool_call_count keeps the full count.
+MAX_REMEMBERED_CALLS = 10_000
 
 _CURRENT_SESSION: contextvars.ContextVar[SessionContext | None] = contextvars.ContextVar(
     "thoth_session", default=None
@@ -27,6 +31,9 @@ class SessionContext:
         self._lock = threading.Lock()
         self.session_id: str = session_id or str(uuid.uuid4())
         self.tool_calls: list[str] = []
+        """The session's latest tool calls, oldest first (at most ``MAX_REMEMBERED_CALLS``)."""
+        self.tool_call_count: int = 0
+        """How many tool calls the session has run in all."""
         self.token_spend: int = 0
 
     def __repr__(self) -> str:
@@ -39,6 +46,9 @@ class SessionContext:
     def record_tool_call(self, tool_name: str) -> None:
         with self._lock:
             self.tool_calls.append(tool_name)
+            self.tool_call_count += 1
+            if len(self.tool_calls) > 2 * MAX_REMEMBERED_CALLS:  # trim in bulk: O(1) per call on average
+                del self.tool_calls[:-MAX_REMEMBERED_CALLS]
 
     def record_token_spend(self, tokens: int) -> None:
         with self._lock:

@@ -17,11 +17,11 @@ import logging
 import time
 
 import httpx
-from thoth_api_client.api.holds import get_hold as _get_hold_op
 
 from thoth import _failures
 from thoth._decisions import PENDING, HoldOutcome, normalize_hold_payload
 from thoth._transport import Transport
+from thoth._wire import GET_HOLD
 from thoth.enforcer_client import transport_for
 from thoth.errors import ReasonCode
 from thoth.models import ThothConfig
@@ -56,11 +56,11 @@ class StepUpClient:
     def wait(self, hold_token: str, *, timeout_seconds: float | None = None) -> HoldOutcome:
         """Block until the hold is resolved or the step-up timeout passes."""
         deadline = time.monotonic() + self._budget(timeout_seconds)
-        kwargs = _get_hold_op._get_kwargs(hold_token=hold_token)
+        url = GET_HOLD.url(hold_token=hold_token)
         client = self._transport.sync_client
         while time.monotonic() < deadline:
             try:
-                response = client.request(**kwargs)
+                response = client.request(GET_HOLD.method, url)
                 outcome, retry_after = _read(response)
             except httpx.HTTPError as exc:
                 outcome, retry_after = _transient(exc), None
@@ -72,11 +72,11 @@ class StepUpClient:
     async def await_decision(self, hold_token: str, *, timeout_seconds: float | None = None) -> HoldOutcome:
         """Async :meth:`wait`; cancel the awaiting task to stop polling."""
         deadline = time.monotonic() + self._budget(timeout_seconds)
-        kwargs = _get_hold_op._get_kwargs(hold_token=hold_token)
+        url = GET_HOLD.url(hold_token=hold_token)
         client = self._transport.async_client()
         while time.monotonic() < deadline:
             try:
-                response = await client.request(**kwargs)
+                response = await client.request(GET_HOLD.method, url)
                 outcome, retry_after = _read(response)
             except httpx.HTTPError as exc:
                 outcome, retry_after = _transient(exc), None

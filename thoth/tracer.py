@@ -1,7 +1,10 @@
 """The Tracer: a policy check in front of every tool call, and the audit events around it.
 
-Integrations and ``instrument()`` use three entry points:
+Integrations and ``instrument()`` use these entry points:
 
+* :meth:`Tracer.govern` / :meth:`Tracer.agovern` decide one call and return a
+  :class:`~thoth._governed.GovernedCall` (never raise): the one protocol every
+  integration follows (refuse, or run with the permitted arguments, and record).
 * :meth:`Tracer.wrap_tool` returns a governed callable with the same name,
   docstring and signature (sync stays sync, async stays async).
 * :meth:`Tracer.authorize` / :meth:`Tracer.aauthorize` decide one call and return
@@ -15,49 +18,32 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from thoth import _shadow
+from thoth import _frameworks
 from thoth._decisions import EnforcementDecision
+from thoth._governed import GovernedCall, governed_by, internal_failure, mark_governed
+from thoth._runtime import runtime
+from thoth._wire import DecisionType, EnforcementMode, EventType
 from thoth.emitter import ContentPolicy, HttpEmitter
 from thoth.enforcer_client import EnforcerClient
-from thoth.errors import ReasonCode, ThothPolicyViolation, refusal_text
-from thoth.models import DecisionType, EnforcementMode, EventType, ThothConfig
-from thoth.session import _CURRENT_SESSION, SessionContext
+from thoth.errors import ReasonCode, ThothPolicyViolation
+from thoth.models import ThothConfig
+from thoth.session import SessionContext
 from thoth.step_up import StepUpClient
 
 if TYPE_CHECKING:
     from thoth._decisions import HoldOutcome
 
-__all__ = ["Permit", "Tracer"]
+__all__ = ["GovernedCall", "Permit", "Tracer"]
 
 logger = logging.getLogger("thoth.tracer")
 
 F = TypeVar("F", bound=Callable[..., Any])
-_GOVERNED = "__thoth_governed__"  # set on every wrapper: (tracer, original callable)
-
-# Call ids: a random per-process prefix and a counter (cheaper than uuid4 on the hot path).
-_call_prefix = os.urandom(6).hex()
-_call_counter = itertools.count(1)
-
-
-def _new_call_id() -> str:
-    return f"{_call_prefix}-{next(_call_counter)}"
-
-
-def _new_prefix_after_fork() -> None:
-    global _call_prefix, _call_counter
-    _call_prefix, _call_counter = os.urandom(6).hex(), itertools.count(1)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_prefix_after_fork)
 
 
 class Permit:
@@ -176,7 +162,7 @@ class Tracer:
     def _begin(
         self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None
     ) -> tuple[str, dict[str, Any]]:
-        call_id = call_id or _new_call_id()
+        call_id = call_id or runtime().new_call_id()
         call_args = dict(args) if args else {}
         self._record(EventType.TOOL_CALL_PRE, tool_name, call_args, {"call_id": call_id})
         return call_id, call_args
@@ -228,23 +214,14 @@ class Tracer:
     ) -> Permit:
         """Decide one call (sync). Raises ThothPolicyViolation when it must not run."""
         call_id, call_args = self._begin(tool_name, args, call_id)
-        if self._observe:  # never blocks, no round trip on the call: events, and a shadow check off the path
-            self._shadow_check(tool_name, call_args)
-            return self._permit(tool_name, call_args, call_id, None)
-        session = self._session
-        decision = self._enforcer.check(
-            tool_name,
-            session.session_id,
-            session.pending_calls(tool_name, self._config.session_history_limit),
-            call_args,
-        )
+        if self._observe:
+            return self._observed(tool_name, call_args, call_id)
+        decision = self._enforcer.check(*self._question(tool_name, call_args))
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             outcome = self._step_up.wait(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
-            if not outcome.approved:
-                raise self._refuse(tool_name, call_id, decision, outcome=outcome)
-            return self._permit(tool_name, call_args, call_id, decision)
+            return self._after_hold(tool_name, call_args, call_id, decision, outcome)
         return self._conclude(tool_name, call_args, call_id, decision)
 
     async def aauthorize(
@@ -253,29 +230,62 @@ class Tracer:
         """Decide one call without blocking the event loop. Raises ThothPolicyViolation."""
         call_id, call_args = self._begin(tool_name, args, call_id)
         if self._observe:
-            self._shadow_check(tool_name, call_args)
-            return self._permit(tool_name, call_args, call_id, None)
-        session = self._session
-        decision = await self._enforcer.acheck(
-            tool_name,
-            session.session_id,
-            session.pending_calls(tool_name, self._config.session_history_limit),
-            call_args,
-        )
+            return self._observed(tool_name, call_args, call_id)
+        decision = await self._enforcer.acheck(*self._question(tool_name, call_args))
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             outcome = await self._step_up.await_decision(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
-            if not outcome.approved:
-                raise self._refuse(tool_name, call_id, decision, outcome=outcome)
-            return self._permit(tool_name, call_args, call_id, decision)
+            return self._after_hold(tool_name, call_args, call_id, decision, outcome)
         return self._conclude(tool_name, call_args, call_id, decision)
 
-    def _shadow_check(self, tool_name: str, args: dict[str, Any]) -> None:
+    def _question(self, tool_name: str, args: dict[str, Any]) -> tuple[str, str, list[str], dict[str, Any]]:
+        """The enforcer's arguments for one call: tool, session, the session's calls so far, arguments."""
+        session = self._session
+        calls = session.pending_calls(tool_name, self._config.session_history_limit)
+        return tool_name, session.session_id, calls, args
+
+    def _observed(self, tool_name: str, args: dict[str, Any], call_id: str) -> Permit:
+        """Observe never blocks and adds no round trip: events, and a shadow check off the path."""
         if self._config.observe_shadow_checks:
-            session = self._session
-            calls = session.pending_calls(tool_name, self._config.session_history_limit)
-            _shadow.submit(self._enforcer, tool_name, session.session_id, calls, args)
+            runtime().shadow.submit(self._enforcer, *self._question(tool_name, args))
+        return self._permit(tool_name, args, call_id, None)
+
+    def _after_hold(
+        self,
+        tool_name: str,
+        args: dict[str, Any],
+        call_id: str,
+        decision: EnforcementDecision,
+        outcome: HoldOutcome,
+    ) -> Permit:
+        if not outcome.approved:
+            raise self._refuse(tool_name, call_id, decision, outcome=outcome)
+        return self._permit(tool_name, args, call_id, decision)
+
+    def govern(
+        self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
+    ) -> GovernedCall:
+        """Decide one call (sync) and return it as a :class:`GovernedCall`. Never raises:
+        a refusal, or an error of ours while deciding, is a refused call (fail closed)."""
+        try:
+            return GovernedCall(self, tool_name, permit=self.authorize(tool_name, args, call_id=call_id))
+        except ThothPolicyViolation as violation:
+            return GovernedCall(self, tool_name, violation=violation)
+        except Exception as exc:  # noqa: BLE001 - any error of ours must refuse the call, not run it
+            return GovernedCall(self, tool_name, violation=internal_failure(tool_name, exc))
+
+    async def agovern(
+        self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
+    ) -> GovernedCall:
+        """Async :meth:`govern`: never blocks the event loop, never raises (except cancellation)."""
+        try:
+            permit = await self.aauthorize(tool_name, args, call_id=call_id)
+        except ThothPolicyViolation as violation:
+            return GovernedCall(self, tool_name, violation=violation)
+        except Exception as exc:  # noqa: BLE001 - any error of ours must refuse the call, not run it
+            return GovernedCall(self, tool_name, violation=internal_failure(tool_name, exc))
+        return GovernedCall(self, tool_name, permit=permit)
 
     def _conclude(
         self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision
@@ -292,12 +302,10 @@ class Tracer:
         Framework tool objects (e.g. a LangChain ``BaseTool``) get that framework's proxy.
         """
         original = _original(fn)
-        governed_by = getattr(fn, _GOVERNED, None)
-        if governed_by is not None and governed_by[0] is self:
+        governor = governed_by(fn)
+        if governor is not None and governor[0] is self:
             return fn
-        from thoth.integrations import wrap_framework_tool
-
-        special = wrap_framework_tool(tool_name, original, self)
+        special = _frameworks.wrap_framework_tool(tool_name, original, self)
         if special is not None:
             return cast(F, special)
         return cast(
@@ -312,15 +320,15 @@ class Tracer:
         parameter whose name is not among the keys.
         """
         original = _original(fn)
-        governed_by = getattr(fn, _GOVERNED, None)
-        if governed_by is not None and governed_by[0] is self:
+        governor = governed_by(fn)
+        if governor is not None and governor[0] is self:
             return fn
         return _govern_callable(self, tool_name, original, _DictBinder(original).bind, always_rebuild=True)
 
 
 def _original(fn: Callable[..., Any]) -> Callable[..., Any]:
-    governed = getattr(fn, _GOVERNED, None)
-    return cast(Callable[..., Any], governed[1]) if governed is not None else fn
+    governor = governed_by(fn)
+    return governor[1] if governor is not None else fn
 
 
 # A binder turns one call's (args, kwargs) into the arguments dict the enforcer sees,
@@ -444,49 +452,25 @@ def _govern_callable(
         @functools.wraps(fn)
         async def governed_async(*args: Any, **kwargs: Any) -> Any:
             call_args, rebuild = binder(args, kwargs)
-            try:
-                permit = await tracer.aauthorize(tool_name, call_args)
-            except ThothPolicyViolation as violation:
-                if tracer.on_block == "return":
-                    return refusal_text(violation)
-                raise
-            if always_rebuild or permit.modified:
-                args, kwargs = rebuild(permit.args)
-            token = _CURRENT_SESSION.set(tracer.session)
-            try:
-                result = await afn(*args, **kwargs)
-            except BaseException as exc:
-                permit.finish(error=exc)
-                raise
-            finally:
-                _CURRENT_SESSION.reset(token)
-            permit.finish(result=result)
-            return result
+            call = await tracer.agovern(tool_name, call_args)
+            if call.refused:
+                return call.refuse()
+            if always_rebuild or call.modified:
+                args, kwargs = rebuild(call.args)
+            return await call.arun(afn, *args, **kwargs)
 
-        setattr(governed_async, _GOVERNED, (tracer, fn))
+        mark_governed(governed_async, tracer, fn)
         return governed_async
 
     @functools.wraps(fn)
     def governed(*args: Any, **kwargs: Any) -> Any:
         call_args, rebuild = binder(args, kwargs)
-        try:
-            permit = tracer.authorize(tool_name, call_args)
-        except ThothPolicyViolation as violation:
-            if tracer.on_block == "return":
-                return refusal_text(violation)
-            raise
-        if always_rebuild or permit.modified:
-            args, kwargs = rebuild(permit.args)
-        token = _CURRENT_SESSION.set(tracer.session)
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            permit.finish(error=exc)
-            raise
-        finally:
-            _CURRENT_SESSION.reset(token)
-        permit.finish(result=result)
-        return result
+        call = tracer.govern(tool_name, call_args)
+        if call.refused:
+            return call.refuse()
+        if always_rebuild or call.modified:
+            args, kwargs = rebuild(call.args)
+        return call.run(fn, *args, **kwargs)
 
-    setattr(governed, _GOVERNED, (tracer, fn))
+    mark_governed(governed, tracer, fn)
     return governed

@@ -7,11 +7,10 @@ import pytest
 import respx
 
 import thoth
+import thoth.testing
 from tests._contract import BASE_URL, ContractAPI
-from thoth import _shadow
-from thoth import emitter as emitter_module
 from thoth._instrument import build_tracer, make_config
-from thoth._transport import reset_transports
+from thoth._runtime import runtime
 from thoth.tracer import Tracer
 
 API_KEY = "thoth_test_contractkey_0123456789"
@@ -19,10 +18,8 @@ API_KEY = "thoth_test_contractkey_0123456789"
 
 def reset_sdk_globals() -> None:
     """Each test gets fresh pools and senders (they are process-wide by design)."""
-    _shadow.wait_idle(2.0)
-    emitter_module.close_all(timeout=1.0)
-    emitter_module._dispatchers.clear()
-    reset_transports()
+    runtime().shadow.wait_idle(2.0)
+    thoth.testing.reset(timeout=1.0)
 
 
 @pytest.fixture

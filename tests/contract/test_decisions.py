@@ -321,9 +321,9 @@ def test_defer_raises_with_the_retry_hint(
 def test_observe_never_waits_for_the_enforcer_and_still_emits(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    from thoth import _shadow
+    from thoth._runtime import runtime
 
-    before = _shadow.stats()["checked"]
+    before = runtime().shadow.stats()["checked"]
     gate = threading.Event()
     api.on_enforce(Reply(json={"decision": "BLOCK", "shadow_decision": "BLOCK"}, gate=gate))
     governed = make_tracer(enforcement="observe").wrap_tool("delete_everything", lambda: "done")
@@ -333,7 +333,7 @@ def test_observe_never_waits_for_the_enforcer_and_still_emits(
     assert api.events[0]["enforcement_mode"] == "observe"
     gate.set()
     deadline = time.monotonic() + 5
-    while _shadow.stats()["checked"] == before and time.monotonic() < deadline:
+    while runtime().shadow.stats()["checked"] == before and time.monotonic() < deadline:
         time.sleep(0.01)
     (shadow,) = api.enforce_bodies()  # the background shadow check, so the enforcer records its view
     assert shadow["enforcement_mode"] == "observe" and shadow["tool_name"] == "delete_everything"

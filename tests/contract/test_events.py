@@ -139,7 +139,7 @@ def test_close_counts_what_could_not_be_sent(api: ContractAPI, make_tracer: Call
 def test_no_thread_or_client_growth_after_200_instruments(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    from thoth import _transport, emitter
+    from thoth._runtime import runtime
 
     class Agent:
         def __init__(self) -> None:
@@ -166,8 +166,8 @@ def test_no_thread_or_client_growth_after_200_instruments(
         )
         agent.tools[0]("x")
     assert threading.active_count() == threads_before
-    assert len(emitter._dispatchers) == 1
-    assert len(_transport._registry) == 1
+    assert len(runtime()._senders) == 1
+    assert len(runtime()._transports) == 1
 
 
 def test_arguments_and_results_are_redacted(api: ContractAPI, make_tracer: Callable[..., Tracer]) -> None:
@@ -321,17 +321,17 @@ def test_new_events_do_not_cut_the_backoff_short(
 def test_the_sender_thread_survives_an_internal_error(
     api: ContractAPI, make_tracer: Callable[..., Tracer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from thoth.emitter import _Dispatcher
+    from thoth._sender import Sender
 
-    original = _Dispatcher._send_one_batch
+    original = Sender._send_one_batch
     failures = iter([True])
 
-    def flaky(self: _Dispatcher) -> bool:
+    def flaky(self: Sender) -> bool:
         if next(failures, False):
             raise RuntimeError("bug")
         return original(self)
 
-    monkeypatch.setattr(_Dispatcher, "_send_one_batch", flaky)
+    monkeypatch.setattr(Sender, "_send_one_batch", flaky)
     make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)("x")
     assert thoth.flush(5.0)
     assert len(api.events) == 2

@@ -88,7 +88,7 @@ def server() -> Iterator[list[str]]:
             for check in (lambda: validate_request(request), lambda: validate_response(request, response)):
                 try:
                     check()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - recorded, not raised into the client under test
                     problems.append(f"{request.method} {request.url.path}: {exc}")
             return response
 

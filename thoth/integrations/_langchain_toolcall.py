@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import ToolMessage
 
-from thoth.errors import ThothPolicyViolation
-from thoth.integrations._gate import acheck, as_args, check, finish, refusal_text, returns_refusal
+from thoth.integrations._govern import as_args
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
 __all__ = ["ToolCallGovernor"]
 
@@ -35,64 +35,50 @@ class ToolCallGovernor:
 
     def wrap(self, request: Any, execute: Execute) -> Any:
         call = request.tool_call
-        outcome = check(self.tracer, call["name"], as_args(call.get("args")), call.get("id"))
-        if isinstance(outcome, ThothPolicyViolation):
-            return self._refuse(call, outcome)
-        request = _with_args(request, outcome)
-        try:
-            result = execute(request)
-        except BaseException as exc:
-            finish(outcome, error=exc)
-            raise
-        _finish(outcome, result)
-        return result
+        governed = self.tracer.govern(call["name"], as_args(call.get("args")), call_id=call.get("id"))
+        if governed.refused:
+            return refusal_message(call, governed)
+        with governed:
+            result = execute(_with_args(request, governed))
+        return record_tool_result(governed, result, ToolError)
 
     async def awrap(self, request: Any, execute: AsyncExecute) -> Any:
         call = request.tool_call
-        outcome = await acheck(self.tracer, call["name"], as_args(call.get("args")), call.get("id"))
-        if isinstance(outcome, ThothPolicyViolation):
-            return self._refuse(call, outcome)
-        request = _with_args(request, outcome)
-        try:
-            result = await execute(request)
-        except BaseException as exc:
-            finish(outcome, error=exc)
-            raise
-        _finish(outcome, result)
-        return result
-
-    def _refuse(self, call: Any, violation: ThothPolicyViolation) -> ToolMessage:
-        if not returns_refusal(self.tracer):
-            raise violation
-        return refusal_message(call, violation)
+        governed = await self.tracer.agovern(call["name"], as_args(call.get("args")), call_id=call.get("id"))
+        if governed.refused:
+            return refusal_message(call, governed)
+        with governed:
+            result = await execute(_with_args(request, governed))
+        return record_tool_result(governed, result, ToolError)
 
 
-def refusal_message(call: Any, violation: ThothPolicyViolation) -> ToolMessage:
-    """The ``ToolMessage`` that answers a refused call, so the model sees why."""
+def refusal_message(call: Any, governed: GovernedCall) -> ToolMessage:
+    """The ``ToolMessage`` that answers a refused call, so the model sees why (raises on ``"raise"``)."""
     return ToolMessage(
-        content=refusal_text(violation),
+        content=governed.refuse(),
         name=call["name"],
         tool_call_id=call.get("id") or "",
         status="error",
     )
 
 
-def _with_args(request: Any, permit: Permit) -> Any:
+def _with_args(request: Any, governed: GovernedCall) -> Any:
     """The request to execute: with the enforcer's rewritten arguments after a MODIFY."""
-    call = request.tool_call
-    if permit.args == as_args(call.get("args")):
+    if not governed.modified:
         return request
-    return request.override(tool_call={**call, "args": dict(permit.args)})
+    return request.override(tool_call={**request.tool_call, "args": dict(governed.args)})
 
 
-def _finish(permit: Permit, result: Any) -> None:
-    # ToolNode turns a tool's exception into ToolMessage(status="error"): record it as a failure.
+def record_tool_result(governed: GovernedCall, result: Any, failure: type[Exception]) -> Any:
+    """Record ``result`` and return it. A ``ToolMessage(status="error")`` is how langchain reports a
+    tool's exception it handled: recorded as a ``failure``."""
     if isinstance(result, ToolMessage) and result.status == "error":
-        finish(permit, error=ToolError(str(result.content)))
+        governed.finish(error=failure(str(result.content)))
     elif isinstance(result, ToolMessage):
-        finish(permit, result=result.content)
+        governed.finish(result=result.content)
     else:
-        finish(permit, result=result)
+        governed.finish(result=result)
+    return result
 
 
 class ToolError(Exception):

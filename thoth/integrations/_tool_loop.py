@@ -16,16 +16,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import acheck, check, finish, refusal_text
+from thoth._governed import governed_by
+from thoth.errors import ThothConfigError
+from thoth.integrations._govern import is_async_callable, refusal_text_of
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
-__all__ = ["OnBlock", "ToolAnswer", "ToolCall", "answer_calls", "answer_calls_async"]
+__all__ = [
+    "OnBlock",
+    "ToolAnswer",
+    "ToolCall",
+    "answer_calls",
+    "answer_calls_async",
+    "field",
+    "govern_tool_dict",
+]
 
 OnBlock = Literal["return", "raise"]
-_GOVERNED = "__thoth_governed__"  # set by Tracer.wrap_tool / wrap_dict_tool: (tracer, original)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,25 @@ class ToolAnswer:
     content: str
     is_error: bool
     refused: bool = False
+
+
+def govern_tool_dict(obj: Any, tracer: Tracer, provider: str, helper: str) -> Any:
+    """Govern a dict of tool functions in place (each then takes one arguments dict); returns it."""
+    if not isinstance(obj, dict):
+        raise ThothConfigError(
+            f"thoth: cannot govern a {type(obj).__name__} for {provider}: pass a dict of tool functions, "
+            f"or answer tool calls with {helper}()"
+        )
+    for name, fn in list(obj.items()):
+        obj[name] = tracer.wrap_dict_tool(name, fn)
+    return obj
+
+
+def field(obj: Any, name: str) -> Any:
+    """Read a field of an SDK object or of its dict form."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
 
 
 def answer_calls(
@@ -71,39 +99,35 @@ async def answer_calls_async(
 def _answer(
     call: ToolCall, tools: Mapping[str, Callable[..., Any]], tracer: Tracer | None, on_block: OnBlock
 ) -> ToolAnswer:
-    problem, fn, args = _prepare(call, tools)
-    if problem is not None:
-        return problem
-    tracer, fn = _governance(call.name, fn, tracer)
-    outcome = check(tracer, call.name, args, call.call_id)
-    if isinstance(outcome, ThothPolicyViolation):
-        return _refused(call, outcome, on_block)
-    if inspect.iscoroutinefunction(fn):
-        return _failed(call, outcome, TypeError("async tool in a sync loop: use the async helper"))
+    prepared = _prepare(call, tools, tracer)
+    if isinstance(prepared, ToolAnswer):
+        return prepared
+    tracer, fn, args = prepared
+    governed = tracer.govern(call.name, args, call_id=call.call_id)
+    if governed.refused:
+        return _refused(call, governed, on_block)
+    if is_async_callable(fn):
+        return _failed(call, governed, TypeError("async tool in a sync loop: use the async helper"))
     try:
-        result = _call(fn, outcome.args)
-    except Exception as exc:
-        return _failed(call, outcome, exc)
-    return _ran(call, outcome, result)
+        return _ran(call, governed.run(_call, fn, governed.args))
+    except Exception as exc:  # noqa: BLE001 - a tool's error is its answer: every call must be answered
+        return _error(call, f"Error: {type(exc).__name__}: {exc}")
 
 
 async def _aanswer(
     call: ToolCall, tools: Mapping[str, Callable[..., Any]], tracer: Tracer | None, on_block: OnBlock
 ) -> ToolAnswer:
-    problem, fn, args = _prepare(call, tools)
-    if problem is not None:
-        return problem
-    tracer, fn = _governance(call.name, fn, tracer)
-    outcome = await acheck(tracer, call.name, args, call.call_id)
-    if isinstance(outcome, ThothPolicyViolation):
-        return _refused(call, outcome, on_block)
+    prepared = _prepare(call, tools, tracer)
+    if isinstance(prepared, ToolAnswer):
+        return prepared
+    tracer, fn, args = prepared
+    governed = await tracer.agovern(call.name, args, call_id=call.call_id)
+    if governed.refused:
+        return _refused(call, governed, on_block)
     try:
-        result = _call(fn, outcome.args)
-        if inspect.isawaitable(result):
-            result = await result
-    except Exception as exc:
-        return _failed(call, outcome, exc)
-    return _ran(call, outcome, result)
+        return _ran(call, await governed.arun(_acall, fn, governed.args))
+    except Exception as exc:  # noqa: BLE001 - a tool's error is its answer: every call must be answered
+        return _error(call, f"Error: {type(exc).__name__}: {exc}")
 
 
 def _governance(
@@ -114,9 +138,9 @@ def _governance(
     A callable from ``instrument_openai`` / ``instrument_anthropic`` carries its tracer and
     original function; we authorize with the call id ourselves and run the original.
     """
-    governed = getattr(fn, _GOVERNED, None)
-    if governed is not None:
-        return governed[0], governed[1]
+    governor = governed_by(fn)
+    if governor is not None:
+        return governor
     if tracer is None:  # never run an ungoverned tool
         raise ThothConfigError(
             f"thoth: tool {name!r} is not governed: pass tracer=..., or the dict from "
@@ -133,6 +157,12 @@ def _call(fn: Callable[..., Any], args: dict[str, Any]) -> Any:
     return fn(**args)
 
 
+async def _acall(fn: Callable[..., Any], args: dict[str, Any]) -> Any:
+    """:func:`_call` for the async loop, which takes sync and async functions alike."""
+    result = _call(fn, args)
+    return await result if inspect.isawaitable(result) else result
+
+
 def _single_parameter(fn: Callable[..., Any]) -> str | None:
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -145,18 +175,18 @@ def _single_parameter(fn: Callable[..., Any]) -> str | None:
 
 
 def _prepare(
-    call: ToolCall, tools: Mapping[str, Callable[..., Any]]
-) -> tuple[ToolAnswer | None, Callable[..., Any], dict[str, Any]]:
-    """The tool and parsed arguments, or the error answer (the tool is not run)."""
+    call: ToolCall, tools: Mapping[str, Callable[..., Any]], tracer: Tracer | None
+) -> ToolAnswer | tuple[Tracer, Callable[..., Any], dict[str, Any]]:
+    """The governing tracer, the tool and the parsed arguments, or the error answer (the tool is not run)."""
     fn = tools.get(call.name)
     if fn is None:
         known = ", ".join(sorted(tools)) or "none"
-        return _error(call, f"Error: unknown tool '{call.name}' (available: {known})"), _none, {}
+        return _error(call, f"Error: unknown tool '{call.name}' (available: {known})")
     try:
         args = _parse_arguments(call.arguments)
     except ValueError as exc:
-        return _error(call, f"Error: the arguments for '{call.name}' are not valid: {exc}"), _none, {}
-    return None, fn, args
+        return _error(call, f"Error: the arguments for '{call.name}' are not valid: {exc}")
+    return (*_governance(call.name, fn, tracer), args)
 
 
 def _parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -168,19 +198,19 @@ def _parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def _refused(call: ToolCall, violation: ThothPolicyViolation, on_block: OnBlock) -> ToolAnswer:
-    if on_block == "raise":
-        raise violation
-    return ToolAnswer(call.call_id, call.name, refusal_text(violation), is_error=True, refused=True)
+def _refused(call: ToolCall, governed: GovernedCall, on_block: OnBlock) -> ToolAnswer:
+    # The loop's own on_block decides here, not the tracer's.
+    if on_block == "raise" and governed.violation is not None:
+        raise governed.violation
+    return ToolAnswer(call.call_id, call.name, refusal_text_of(governed), is_error=True, refused=True)
 
 
-def _failed(call: ToolCall, permit: Permit, exc: Exception) -> ToolAnswer:
-    finish(permit, error=exc)
+def _failed(call: ToolCall, governed: GovernedCall, exc: Exception) -> ToolAnswer:
+    governed.finish(error=exc)
     return _error(call, f"Error: {type(exc).__name__}: {exc}")
 
 
-def _ran(call: ToolCall, permit: Permit, result: Any) -> ToolAnswer:
-    finish(permit, result=result)
+def _ran(call: ToolCall, result: Any) -> ToolAnswer:
     return ToolAnswer(call.call_id, call.name, _as_text(result), is_error=False)
 
 
@@ -195,7 +225,3 @@ def _as_text(result: Any) -> str:
         return json.dumps(result, default=str)
     except (TypeError, ValueError):
         return str(result)
-
-
-def _none(**_: Any) -> None:
-    return None

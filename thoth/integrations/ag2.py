@@ -14,17 +14,17 @@ Calls are keyed by the model's tool-call id (``ToolCallEvent.id``).
 from __future__ import annotations
 
 import copy
+import functools
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothPolicyViolation
-from thoth.integrations._gate import acheck, finish, refusal_text, returns_refusal
+from thoth._governed import instrumented_by, mark_instrumented
+from thoth.integrations._govern import best_effort
 
 if TYPE_CHECKING:
+    from thoth._governed import GovernedCall
     from thoth.tracer import Tracer
 
 __all__ = ["instrument", "thoth_middleware"]
-
-_GOVERNED = "__thoth_instrumented__"
 
 
 def thoth_middleware(tracer: Tracer) -> Any:
@@ -36,20 +36,15 @@ def thoth_middleware(tracer: Tracer) -> Any:
 
 def instrument(agent: Any, tracer: Tracer) -> Any:
     """Add the Thoth middleware to an ``ag2.Agent`` (once) and return the agent."""
-    if not getattr(agent, _GOVERNED, False):
+    if instrumented_by(agent) is None:
         agent.add_middleware(thoth_middleware(tracer))
-        setattr(agent, _GOVERNED, True)
+        mark_instrumented(agent, tracer)
     return agent
 
 
-_CLASS: list[type[Any]] = []
-
-
+@functools.cache
 def _middleware_class() -> type[Any]:
     """Built on first use so that importing this module does not import ag2."""
-    if _CLASS:
-        return _CLASS[0]
-    from ag2.events import ToolErrorEvent, ToolResult, ToolResultEvent
     from ag2.middleware import BaseMiddleware
 
     class ThothMiddleware(BaseMiddleware):  # type: ignore[misc]
@@ -58,45 +53,49 @@ def _middleware_class() -> type[Any]:
             self._tracer = tracer
 
         async def on_tool_execution(self, call_next: Any, event: Any, context: Any) -> Any:
-            try:
-                args = dict(event.serialized_arguments)
-            except Exception:  # unparseable arguments: let the tool report them, ungoverned never
-                args = {"arguments": str(event.arguments)}
-            outcome = await acheck(self._tracer, event.name, args, event.id)
-            if isinstance(outcome, ThothPolicyViolation):
-                # ag2's own shape for a tool that failed; the text, not a traceback, is what the model reads
-                text = refusal_text(outcome) if returns_refusal(self._tracer) else _error_text(outcome)
-                return ToolErrorEvent(
-                    parent_id=event.id, name=event.name, error=outcome, result=ToolResult(text)
-                )
-            if outcome.args != args:  # MODIFY: run with the enforcer's arguments
-                event = copy.copy(event)
-                event.serialized_arguments = dict(outcome.args)
-            try:
-                result = await call_next(event, context)
-            except Exception as exc:
-                finish(outcome, error=exc)
-                raise
-            if isinstance(result, ToolErrorEvent):
-                finish(outcome, error=result.error)
-            else:
-                finish(
-                    outcome, result=_result_text(result) if isinstance(result, ToolResultEvent) else result
-                )
-            return result
+            return await _execute(self._tracer, call_next, event, context)
 
-    _CLASS.append(ThothMiddleware)
     return ThothMiddleware
 
 
-def _result_text(result: Any) -> Any:
-    """The text of a ToolResultEvent, for the POST event (redacted and truncated by the tracer)."""
+async def _execute(tracer: Tracer, call_next: Any, event: Any, context: Any) -> Any:
+    """Decide one ``ToolCallEvent``: a refusal is answered without running the tool."""
+    from ag2.events import ToolErrorEvent, ToolResult
+
     try:
-        parts = getattr(getattr(result, "result", None), "parts", None) or []
-        return "\n".join(str(getattr(p, "content", p)) for p in parts)
-    except Exception:  # an odd result shape must not break a call that already ran
-        return repr(result)
+        args = dict(event.serialized_arguments)
+    except (TypeError, ValueError):  # unparseable arguments: let the tool report them, ungoverned never
+        args = {"arguments": str(event.arguments)}
+    governed = await tracer.agovern(event.name, args, call_id=event.id)
+    if governed.refused:
+        # ag2's own shape for a tool that failed; the text, not a traceback, is what the model reads
+        return ToolErrorEvent(
+            parent_id=event.id,
+            name=event.name,
+            error=governed.violation,
+            result=ToolResult(governed.refusal()),
+        )
+    if governed.modified:  # run with the enforcer's arguments
+        event = copy.copy(event)
+        event.serialized_arguments = dict(governed.args)
+    with governed:
+        result = await call_next(event, context)
+    _record(governed, result)
+    return result
 
 
-def _error_text(violation: ThothPolicyViolation) -> str:
-    return f"{type(violation).__name__}: {violation}"
+def _record(governed: GovernedCall, result: Any) -> None:
+    from ag2.events import ToolErrorEvent, ToolResultEvent
+
+    if isinstance(result, ToolErrorEvent):
+        governed.finish(error=result.error)
+    elif isinstance(result, ToolResultEvent):
+        governed.finish(result=best_effort(_result_text, result))
+    else:
+        governed.finish(result=result)
+
+
+def _result_text(result: Any) -> str:
+    """The text of a ToolResultEvent, for the POST event (redacted and truncated by the tracer)."""
+    parts = getattr(getattr(result, "result", None), "parts", None) or []
+    return "\n".join(str(getattr(p, "content", p)) for p in parts)

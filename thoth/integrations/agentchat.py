@@ -18,11 +18,12 @@ Calls are keyed by the model's ``call_id``, which the agent passes through.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import acheck, as_args, finish, refusal_text, returns_refusal
+from thoth.errors import ThothConfigError
+from thoth.integrations._govern import as_args
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
@@ -55,14 +56,30 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
     return obj
 
 
-_CLASS: list[type[Any]] = []
+async def _call_tool(
+    inner: Any, tracer: Tracer, name: str, arguments: Mapping[str, Any] | None, **options: Any
+) -> Any:
+    """Decide one ``call_tool``; a refusal is an error ``ToolResult``, and the tool does not run."""
+    from autogen_core.tools import TextResultContent, ToolResult
+
+    governed = await tracer.agovern(name, as_args(arguments), call_id=options.get("call_id"))
+    if governed.refused:
+        # Never raise here: an exception out of call_tool leaves AssistantAgent 0.7 waiting forever
+        # (its tool-call task dies unobserved), so both modes answer with an error result.
+        return ToolResult(name=name, result=[TextResultContent(content=governed.refusal())], is_error=True)
+    with governed:
+        result = await inner.call_tool(name, dict(governed.args), **options)
+    if getattr(result, "is_error", False):
+        governed.finish(error=RuntimeError(result.to_text()))
+    else:
+        governed.finish(result=result.to_text())
+    return result
 
 
+@functools.cache
 def _governed_class() -> type[Any]:
     """Built on first use so that importing this module does not import autogen_core."""
-    if _CLASS:
-        return _CLASS[0]
-    from autogen_core.tools import TextResultContent, ToolResult, Workbench
+    from autogen_core.tools import Workbench
 
     class GovernedWorkbench(Workbench):  # type: ignore[misc]
         """Authorizes each call with Thoth, then delegates to the wrapped workbench."""
@@ -78,25 +95,8 @@ def _governed_class() -> type[Any]:
             cancellation_token: Any = None,
             call_id: str | None = None,
         ) -> Any:
-            args = as_args(arguments)
-            outcome = await acheck(self._tracer, name, args, call_id)
-            if isinstance(outcome, ThothPolicyViolation):
-                # Never raise here: an exception out of call_tool leaves AssistantAgent 0.7 waiting forever
-                # (its tool-call task dies unobserved), so both modes answer with an error result.
-                text = refusal_text(outcome) if returns_refusal(self._tracer) else _error_text(outcome)
-                return ToolResult(name=name, result=[TextResultContent(content=text)], is_error=True)
-            try:
-                result = await self.inner.call_tool(
-                    name, dict(outcome.args), cancellation_token=cancellation_token, call_id=call_id
-                )
-            except Exception as exc:
-                finish(outcome, error=exc)
-                raise
-            if getattr(result, "is_error", False):
-                finish(outcome, error=RuntimeError(result.to_text()))
-            else:
-                finish(outcome, result=result.to_text())
-            return result
+            options = {"cancellation_token": cancellation_token, "call_id": call_id}
+            return await _call_tool(self.inner, self._tracer, name, arguments, **options)
 
         async def list_tools(self) -> Any:
             return await self.inner.list_tools()
@@ -120,9 +120,4 @@ def _governed_class() -> type[Any]:
         def _to_config(self) -> Any:
             return self.inner._to_config()
 
-    _CLASS.append(GovernedWorkbench)
     return GovernedWorkbench
-
-
-def _error_text(violation: ThothPolicyViolation) -> str:
-    return f"{type(violation).__name__}: {violation}"

@@ -24,7 +24,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from thoth.integrations._tool_loop import OnBlock, ToolAnswer, ToolCall, answer_calls, answer_calls_async
+from thoth.integrations._tool_loop import (
+    OnBlock,
+    ToolAnswer,
+    ToolCall,
+    answer_calls,
+    answer_calls_async,
+    field,
+    govern_tool_dict,
+)
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
@@ -41,16 +49,7 @@ __all__ = [
 
 def instrument(obj: Any, tracer: Tracer) -> Any:
     """Govern a dict of tool functions in place (each then takes one arguments dict); returns it."""
-    if not isinstance(obj, dict):
-        from thoth.errors import ThothConfigError
-
-        raise ThothConfigError(
-            f"thoth: cannot govern a {type(obj).__name__} for Anthropic: pass a dict of tool functions, "
-            "or answer tool calls with thoth.integrations.anthropic.tool_results()"
-        )
-    for name, fn in list(obj.items()):
-        obj[name] = tracer.wrap_dict_tool(name, fn)
-    return obj
+    return govern_tool_dict(obj, tracer, "Anthropic", "thoth.integrations.anthropic.tool_results")
 
 
 def tool_results(
@@ -100,11 +99,11 @@ async def atool_result_message(
 
 def tool_uses_of(response: Any) -> list[ToolCall]:
     """The ``tool_use`` blocks of a Message (or of its ``content`` list, as objects or dicts)."""
-    content = response if isinstance(response, list) else _get(response, "content") or []
+    content = response if isinstance(response, list) else field(response, "content") or []
     return [
-        ToolCall(str(_get(block, "id")), str(_get(block, "name")), _get(block, "input"))
+        ToolCall(str(field(block, "id")), str(field(block, "name")), field(block, "input"))
         for block in content
-        if _get(block, "type") == "tool_use"
+        if field(block, "type") == "tool_use"
     ]
 
 
@@ -113,9 +112,3 @@ def _tool_result(answer: ToolAnswer) -> dict[str, Any]:
     if answer.is_error:
         block["is_error"] = True
     return block
-
-
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)

@@ -23,18 +23,19 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from thoth._governed import GovernedCall, governed_by, instrumented_by, mark_governed, mark_instrumented
 from thoth.errors import ThothPolicyViolation
-from thoth.integrations._gate import acheck, check, finish, is_async_callable, refusal_text, returns_refusal
+from thoth.integrations._govern import is_async_callable
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
 __all__ = ["govern_function", "instrument", "wrap_autogen_tools"]
 
-_GOVERNED = "__thoth_governed__"  # on governed functions: (tracer, original), as Tracer.wrap_tool marks them
-_INSTRUMENTED = "__thoth_instrumented__"  # on agents
 # The model's id for the tool call being executed, set around AutoGen's execute_function.
 _CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("thoth_autogen_call_id", default=None)
+
+Arguments = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def wrap_autogen_tools(
@@ -46,53 +47,35 @@ def wrap_autogen_tools(
 
 def govern_function(name: str, fn: Callable[..., Any], tracer: Tracer) -> Callable[..., Any]:
     """Wrap one function so every call is authorized first (keeps sync/async and signature)."""
-    marker = getattr(fn, _GOVERNED, None)
-    if isinstance(marker, tuple) and len(marker) == 2:
-        if marker[0] is tracer:
+    governor = governed_by(fn)
+    if governor is not None:
+        if governor[0] is tracer:
             return fn
-        fn = marker[1]  # governed by another tracer: govern the original, never twice
+        fn = governor[1]  # governed by another tracer: govern the original, never twice
     signature = _signature(fn)
 
     if is_async_callable(fn):
 
         @functools.wraps(fn)
         async def governed_async(*args: Any, **kwargs: Any) -> Any:
-            named = _named(signature, args, kwargs)
-            outcome = await acheck(tracer, name, named, _CALL_ID.get())
-            if isinstance(outcome, ThothPolicyViolation):
-                return _refuse(tracer, outcome)
-            rebuilt = _rebuild(signature, args, kwargs, named, outcome.args)
-            if rebuilt is None:
-                return _refuse(tracer, _unappliable(name, outcome))
-            try:
-                result = await fn(*rebuilt[0], **rebuilt[1])
-            except Exception as exc:
-                finish(outcome, error=exc)
-                raise
-            finish(outcome, result=result)
-            return result
+            call = await tracer.agovern(name, _named(signature, args, kwargs), call_id=_CALL_ID.get())
+            run = _permitted(call, signature, args, kwargs)
+            if isinstance(run, GovernedCall):
+                return run.refuse()
+            return await call.arun(fn, *run[0], **run[1])
 
-        setattr(governed_async, _GOVERNED, (tracer, fn))
+        mark_governed(governed_async, tracer, fn)
         return governed_async
 
     @functools.wraps(fn)
     def governed(*args: Any, **kwargs: Any) -> Any:
-        named = _named(signature, args, kwargs)
-        outcome = check(tracer, name, named, _CALL_ID.get())
-        if isinstance(outcome, ThothPolicyViolation):
-            return _refuse(tracer, outcome)
-        rebuilt = _rebuild(signature, args, kwargs, named, outcome.args)
-        if rebuilt is None:
-            return _refuse(tracer, _unappliable(name, outcome))
-        try:
-            result = fn(*rebuilt[0], **rebuilt[1])
-        except Exception as exc:
-            finish(outcome, error=exc)
-            raise
-        finish(outcome, result=result)
-        return result
+        call = tracer.govern(name, _named(signature, args, kwargs), call_id=_CALL_ID.get())
+        run = _permitted(call, signature, args, kwargs)
+        if isinstance(run, GovernedCall):
+            return run.refuse()
+        return call.run(fn, *run[0], **run[1])
 
-    setattr(governed, _GOVERNED, (tracer, fn))
+    mark_governed(governed, tracer, fn)
     return governed
 
 
@@ -105,7 +88,7 @@ def instrument(agent: Any, tracer: Tracer) -> Any:
     for member in getattr(groupchat, "agents", None) or []:
         if member is not agent and hasattr(member, "function_map"):
             instrument(member, tracer)
-    if getattr(agent, _INSTRUMENTED, False):
+    if instrumented_by(agent) is not None:
         return agent
     register = agent.register_function  # the bound original
     register(wrap_autogen_tools(dict(agent.function_map), tracer), silent_override=True)
@@ -118,7 +101,7 @@ def instrument(agent: Any, tracer: Tracer) -> Any:
 
     agent.register_function = register_function
     _record_call_ids(agent)
-    setattr(agent, _INSTRUMENTED, True)
+    mark_instrumented(agent, tracer)
     return agent
 
 
@@ -146,12 +129,6 @@ def _record_call_ids(agent: Any) -> None:
     agent.a_execute_function = a_execute_function
 
 
-def _refuse(tracer: Tracer, violation: ThothPolicyViolation) -> str:
-    if returns_refusal(tracer):
-        return refusal_text(violation)
-    raise violation
-
-
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
     try:
         return inspect.signature(fn)
@@ -173,29 +150,23 @@ def _named(
     return {"args": list(args), **kwargs}
 
 
-def _rebuild(
-    signature: inspect.Signature | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    checked: dict[str, Any],
-    permitted: dict[str, Any],
-) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    """The arguments to run with: the permitted ones (MODIFY may have rewritten them), or None."""
+def _permitted(
+    call: GovernedCall, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Arguments | GovernedCall:
+    """The arguments to run with (MODIFY may have rewritten them), or the refused call to answer with."""
+    if call.refused:
+        return call
     if not args:
-        return (), dict(permitted)
-    if permitted == checked:
+        return (), dict(call.args)
+    if not call.modified:
         return args, kwargs
     if signature is not None and all(
         p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in signature.parameters.values()
     ):
-        return (), dict(permitted)
-    return None  # rewritten arguments that cannot be passed back by name
-
-
-def _unappliable(name: str, permit: Any) -> ThothPolicyViolation:
-    """Never run with the arguments the enforcer rewrote away: refuse instead."""
+        return (), dict(call.args)
+    # Never run with the arguments the enforcer rewrote away: refuse instead.
     violation = ThothPolicyViolation(
-        name, "the enforcer rewrote the arguments of a positional call, which cannot be applied"
+        call.tool_name, "the enforcer rewrote the arguments of a positional call, which cannot be applied"
     )
-    finish(permit, error=violation)
-    return violation
+    call.finish(error=violation)
+    return GovernedCall(call.tracer, call.tool_name, violation=violation)

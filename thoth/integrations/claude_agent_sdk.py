@@ -24,15 +24,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import acheck, as_args, finish, refusal_text, returns_refusal
+from thoth._governed import instrumented_by, mark_instrumented
+from thoth.errors import ThothConfigError
+from thoth.integrations._govern import as_args, refusal_text_of
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
 __all__ = ["govern_options", "instrument", "thoth_can_use_tool"]
 
-_GOVERNED = "__thoth_instrumented__"
 _HOOK_MARGIN_SECONDS = 30.0
 
 
@@ -51,7 +52,7 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
 
 def govern_options(options: Any, tracer: Tracer) -> Any:
     """Add Thoth's hooks and ``can_use_tool`` to ``ClaudeAgentOptions`` in place; return them."""
-    if getattr(options.can_use_tool, _GOVERNED, False):
+    if instrumented_by(options.can_use_tool) is not None:
         return options
     from claude_agent_sdk import HookMatcher
 
@@ -79,27 +80,27 @@ class _Governor:
     def __init__(self, tracer: Tracer, app_can_use_tool: Any) -> None:
         self.tracer = tracer
         self.app_can_use_tool = app_can_use_tool
-        self.permits: dict[str, Permit] = {}
+        self.calls: dict[str, GovernedCall] = {}  # allowed calls, until their outcome is recorded
 
         async def can_use_tool(tool_name: str, tool_input: dict[str, Any], context: Any) -> Any:
             try:
                 return await self._can_use_tool(tool_name, tool_input, context)
-            except Exception as exc:  # an error of ours (or of the app's callback) must deny, never allow
+            except Exception as exc:  # noqa: BLE001 - fail closed: any error (ours, the app's callback's) must deny
                 from claude_agent_sdk import PermissionResultDeny
 
                 return PermissionResultDeny(
                     message=f"[Thoth policy] permission check failed: {type(exc).__name__}"
                 )
 
-        setattr(can_use_tool, _GOVERNED, True)
+        mark_instrumented(can_use_tool, tracer)
         self.can_use_tool = can_use_tool
 
     async def pre_tool_use(self, hook_input: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
         name = str(hook_input.get("tool_name", ""))
         call_id = tool_use_id or hook_input.get("tool_use_id")
-        outcome = await acheck(self.tracer, name, as_args(hook_input.get("tool_input")), call_id)
-        if isinstance(outcome, ThothPolicyViolation):
-            text = refusal_text(outcome)
+        governed = await self.tracer.agovern(name, as_args(hook_input.get("tool_input")), call_id=call_id)
+        if governed.refused:
+            text = refusal_text_of(governed)  # the model reads it whatever on_block; "raise" also stops
             output: dict[str, Any] = {
                 "hookSpecificOutput": {
                     "hookEventName": "PreToolUse",
@@ -107,42 +108,44 @@ class _Governor:
                     "permissionDecisionReason": text,
                 }
             }
-            if not returns_refusal(self.tracer):
+            if not governed.returns_refusal:
                 output.update({"continue_": False, "stopReason": text})
             return output
         if call_id:
-            self.permits[call_id] = outcome
-        if outcome.modified:
-            return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": dict(outcome.args)}}
+            self.calls[call_id] = governed
+        if governed.modified:
+            return {
+                "hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": dict(governed.args)}
+            }
         return {}  # no opinion: the CLI's own permission flow (and can_use_tool) goes on
 
     async def _can_use_tool(self, tool_name: str, tool_input: dict[str, Any], context: Any) -> Any:
         from claude_agent_sdk import PermissionResultAllow, PermissionResultDeny
 
         call_id = getattr(context, "tool_use_id", None)
-        permit = self.permits.get(call_id) if call_id else None
+        decided = self.calls.get(call_id) if call_id else None
         updated: dict[str, Any] | None = None
-        if permit is None:  # no hook decided this call: decide here
-            outcome = await acheck(self.tracer, tool_name, as_args(tool_input), call_id)
-            if isinstance(outcome, ThothPolicyViolation):
+        if decided is None:  # no hook decided this call: decide here
+            governed = await self.tracer.agovern(tool_name, as_args(tool_input), call_id=call_id)
+            if governed.refused:
                 return PermissionResultDeny(
-                    message=refusal_text(outcome), interrupt=not returns_refusal(self.tracer)
+                    message=refusal_text_of(governed), interrupt=not governed.returns_refusal
                 )
             if call_id:
-                self.permits[call_id] = outcome
-            if outcome.modified:
-                updated = dict(outcome.args)
+                self.calls[call_id] = governed
+            if governed.modified:
+                updated = dict(governed.args)
         if self.app_can_use_tool is not None:
             return await self.app_can_use_tool(tool_name, updated or tool_input, context)
         return PermissionResultAllow(updated_input=updated)
 
     async def post_tool_use(self, hook_input: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
-        permit = self.permits.pop(tool_use_id or hook_input.get("tool_use_id") or "", None)
-        if permit is not None:
+        governed = self.calls.pop(tool_use_id or hook_input.get("tool_use_id") or "", None)
+        if governed is not None:
             if hook_input.get("hook_event_name") == "PostToolUseFailure":
-                finish(permit, error=RuntimeError(str(hook_input.get("error", "tool failed"))))
+                governed.finish(error=RuntimeError(str(hook_input.get("error", "tool failed"))))
             else:
-                finish(permit, result=hook_input.get("tool_response"))
+                governed.finish(result=hook_input.get("tool_response"))
         return {}
 
 

@@ -26,11 +26,12 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import as_args, check, finish, log, refusal_text
+from thoth.errors import ThothConfigError
+from thoth.integrations._govern import as_args, log, refusal_text_of
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
 __all__ = ["instrument", "uninstrument"]
 
@@ -39,7 +40,7 @@ _lock = threading.Lock()
 _tracers: dict[Any, Tracer] = {}
 # Calls between the two hooks, keyed by the identity of the argument dict CrewAI passes to both;
 # the dict is kept so its id cannot be reused while the call is open.
-_open_calls: dict[int, tuple[dict[str, Any], Permit | ThothPolicyViolation]] = {}
+_open_calls: dict[int, tuple[dict[str, Any], GovernedCall]] = {}
 _hooks_registered = False
 _MAX_OPEN_CALLS = 10_000
 # What CrewAI returns when some hook (another library's, after ours allowed it) blocked the call.
@@ -110,18 +111,18 @@ def _before_tool_call(context: Any) -> bool | None:
         if tracer is None:
             return None
         arguments = context.tool_input
-        outcome = check(tracer, str(context.tool_name), as_args(arguments))
+        governed = tracer.govern(str(context.tool_name), as_args(arguments))
         with _lock:
-            _open_calls[id(arguments)] = (arguments, outcome)
+            _open_calls[id(arguments)] = (arguments, governed)
             if len(_open_calls) > _MAX_OPEN_CALLS:  # a call whose after-hook never came (the tool crashed)
                 del _open_calls[next(iter(_open_calls))]
-        if isinstance(outcome, ThothPolicyViolation):
+        if governed.refused:
             return False
-        if isinstance(arguments, dict) and outcome.args != arguments:
+        if governed.modified and isinstance(arguments, dict):
             arguments.clear()  # CrewAI runs this very dict: rewrite it in place (MODIFY)
-            arguments.update(outcome.args)
+            arguments.update(governed.args)
         return None
-    except BaseException as exc:  # fail closed: our own failure must not let the tool run
+    except BaseException as exc:  # noqa: BLE001 - fail closed: CrewAI runs the tool when a hook raises
         log.warning("thoth: crewai before_tool_call failed, refusing the call: %s", type(exc).__name__)
         return False
 
@@ -133,15 +134,15 @@ def _after_tool_call(context: Any) -> str | None:
             entry = _open_calls.pop(id(context.tool_input), None)
         if entry is None or entry[0] is not context.tool_input:
             return None
-        outcome = entry[1]
-        if isinstance(outcome, ThothPolicyViolation):
-            return refusal_text(outcome)
+        governed = entry[1]
+        if governed.refused:
+            return refusal_text_of(governed)  # text whatever on_block: CrewAI swallows what a hook raises
         result = context.raw_tool_result
         if isinstance(result, str) and result.startswith(_BLOCKED_BY_OTHER_HOOK):
-            finish(outcome, error=ToolNotRun(result))
+            governed.finish(error=ToolNotRun(result))
         else:
-            finish(outcome, result=result)
+            governed.finish(result=result)
         return None
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - it only reports: its failure must not disturb the run
         log.warning("thoth: crewai after_tool_call failed: %s", type(exc).__name__)
         return None

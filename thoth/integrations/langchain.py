@@ -32,11 +32,12 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from pydantic import PrivateAttr
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import acheck, check, finish, refusal_text, returns_refusal
+from thoth.errors import ThothConfigError
+from thoth.integrations._langchain_toolcall import record_tool_result
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
 # Also ThothMiddleware, loaded on first access (it needs the `langchain` package).
 __all__ = ["GovernedTool", "govern_tool", "govern_tools", "instrument", "middleware"]
@@ -170,33 +171,25 @@ class GovernedTool(BaseTool):  # type: ignore[misc]  # langchain is untyped for 
 
     def run(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         policy_args = self._policy_args(tool_input)
-        call_id = kwargs.get("tool_call_id")
-        outcome = check(self._tracer, self._policy_name, policy_args, call_id)
-        if isinstance(outcome, ThothPolicyViolation):
-            return self._refuse(outcome, call_id)
-        try:
-            result = self._inner.run(self._input_for(tool_input, policy_args, outcome), *args, **kwargs)
-        except BaseException as exc:
-            finish(outcome, error=exc)
-            raise
-        _finish(outcome, result)
-        return result
+        governed = self._tracer.govern(self._policy_name, policy_args, call_id=kwargs.get("tool_call_id"))
+        if governed.refused:
+            return self._refuse(governed, kwargs.get("tool_call_id"))
+        with governed:
+            result = self._inner.run(self._input_for(tool_input, policy_args, governed), *args, **kwargs)
+        return record_tool_result(governed, result, ToolFailed)
 
     async def arun(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         policy_args = self._policy_args(tool_input)
-        call_id = kwargs.get("tool_call_id")
-        outcome = await acheck(self._tracer, self._policy_name, policy_args, call_id)
-        if isinstance(outcome, ThothPolicyViolation):
-            return self._refuse(outcome, call_id)
-        try:
+        governed = await self._tracer.agovern(
+            self._policy_name, policy_args, call_id=kwargs.get("tool_call_id")
+        )
+        if governed.refused:
+            return self._refuse(governed, kwargs.get("tool_call_id"))
+        with governed:
             result = await self._inner.arun(
-                self._input_for(tool_input, policy_args, outcome), *args, **kwargs
+                self._input_for(tool_input, policy_args, governed), *args, **kwargs
             )
-        except BaseException as exc:
-            finish(outcome, error=exc)
-            raise
-        _finish(outcome, result)
-        return result
+        return record_tool_result(governed, result, ToolFailed)
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         # Every entry point goes through run()/arun(); reaching here would skip the check.
@@ -214,39 +207,27 @@ class GovernedTool(BaseTool):  # type: ignore[misc]  # langchain is untyped for 
     def _visible_args(self) -> set[str] | None:
         try:
             return set(self._inner.args)
-        except Exception:  # a hand-written JSON schema without "properties": keep every argument
-            return None
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None  # e.g. a hand-written JSON schema without "properties": keep every argument
 
     def _input_for(
-        self, tool_input: str | dict[str, Any], policy_args: dict[str, Any], permit: Permit
+        self, tool_input: str | dict[str, Any], policy_args: dict[str, Any], governed: GovernedCall
     ) -> str | dict[str, Any]:
         """The input to run with: the original, or the enforcer's rewrite after a MODIFY."""
-        if permit.args == policy_args:
+        if not governed.modified:
             return tool_input
         injected = (
             {k: v for k, v in tool_input.items() if k not in policy_args}
             if isinstance(tool_input, dict)
             else {}
         )
-        return {**injected, **permit.args}
+        return {**injected, **governed.args}
 
-    def _refuse(self, violation: ThothPolicyViolation, call_id: str | None) -> Any:
-        if not returns_refusal(self._tracer):
-            raise violation
-        text = refusal_text(violation)
+    def _refuse(self, governed: GovernedCall, call_id: str | None) -> Any:
+        text = governed.refuse()  # raises on on_block="raise"
         if call_id is None:
             return text
         return ToolMessage(content=text, name=self.name, tool_call_id=call_id, status="error")
-
-
-def _finish(permit: Permit, result: Any) -> None:
-    if isinstance(result, ToolMessage):
-        if result.status == "error":
-            finish(permit, error=ToolFailed(str(result.content)))
-        else:
-            finish(permit, result=result.content)
-    else:
-        finish(permit, result=result)
 
 
 class ToolFailed(Exception):

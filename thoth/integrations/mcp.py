@@ -16,18 +16,20 @@ so the model sees them); its text is the refusal text (``"return"``) or
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothConfigError, ThothPolicyViolation
-from thoth.integrations._gate import acheck, as_args, finish, refusal_text, returns_refusal
+from thoth._governed import instrumented_by, mark_instrumented
+from thoth.errors import ThothConfigError
+from thoth.integrations._govern import as_args, best_effort
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth._governed import GovernedCall
+    from thoth.tracer import Tracer
 
 __all__ = ["EXTENSION_ID", "govern_mcp_session", "instrument", "thoth_extension"]
 
 EXTENSION_ID = "dev.thoth/governance"
-_GOVERNED = "__thoth_instrumented__"
 
 
 def instrument(obj: Any, tracer: Tracer) -> Any:
@@ -49,28 +51,22 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
 # -- client side ---------------------------------------------------------------------------------------
 def govern_mcp_session(session: Any, tracer: Tracer) -> Any:
     """Govern ``session.call_tool`` in place (a ``ClientSession`` or ``mcp.Client``) and return it."""
-    if getattr(session, _GOVERNED, False):
+    if instrumented_by(session) is not None:
         return session
     call_tool = session.call_tool
 
     async def governed_call_tool(
         name: str, arguments: dict[str, Any] | None = None, *args: Any, **kwargs: Any
     ) -> Any:
-        outcome = await acheck(tracer, name, as_args(arguments), None)
-        if isinstance(outcome, ThothPolicyViolation):
-            if returns_refusal(tracer):
-                return _error_result(refusal_text(outcome))
-            raise outcome
-        try:
-            result = await call_tool(name, dict(outcome.args), *args, **kwargs)
-        except Exception as exc:
-            finish(outcome, error=exc)
-            raise
-        _finish_with(outcome, result)
-        return result
+        governed = await tracer.agovern(name, as_args(arguments))
+        if governed.refused:
+            return _error_result(governed.refuse())  # raises on on_block="raise"
+        with governed:
+            result = await call_tool(name, dict(governed.args), *args, **kwargs)
+        return _recorded(governed, result)
 
     session.call_tool = governed_call_tool
-    setattr(session, _GOVERNED, True)
+    mark_instrumented(session, tracer)
     return session
 
 
@@ -89,12 +85,8 @@ def _govern_server(server: Any, tracer: Tracer) -> Any:
     return server
 
 
-_CLASS: list[type[Any]] = []
-
-
+@functools.cache
 def _extension_class() -> type[Any]:
-    if _CLASS:
-        return _CLASS[0]
     from mcp.server.extension import Extension
 
     class ThothExtension(Extension):  # type: ignore[misc]
@@ -104,26 +96,24 @@ def _extension_class() -> type[Any]:
             self._tracer = tracer
 
         async def intercept_tool_call(self, params: Any, ctx: Any, call_next: Any) -> Any:
-            request_id = getattr(ctx, "request_id", None)
-            call_id = None if request_id is None else str(request_id)
-            args = as_args(params.arguments)
-            outcome = await acheck(self._tracer, params.name, args, call_id)
-            if isinstance(outcome, ThothPolicyViolation):
-                text = refusal_text(outcome) if returns_refusal(self._tracer) else _error_text(outcome)
-                return _error_result(text)
-            if outcome.modified:
-                # The wrapped handler is invoked with this very params object (mcp 2.x).
-                params.arguments = dict(outcome.args)
-            try:
-                result = await call_next(ctx)
-            except Exception as exc:
-                finish(outcome, error=exc)
-                raise
-            _finish_with(outcome, result)
-            return result
+            return await _intercept(self._tracer, params, ctx, call_next)
 
-    _CLASS.append(ThothExtension)
     return ThothExtension
+
+
+async def _intercept(tracer: Tracer, params: Any, ctx: Any, call_next: Any) -> Any:
+    """Decide one ``tools/call``: a refusal is always an error result (MCP reports failures in it)."""
+    request_id = getattr(ctx, "request_id", None)
+    call_id = None if request_id is None else str(request_id)
+    governed = await tracer.agovern(params.name, as_args(params.arguments), call_id=call_id)
+    if governed.refused:
+        return _error_result(governed.refusal())
+    if governed.modified:
+        # The wrapped handler is invoked with this very params object (mcp 2.x).
+        params.arguments = dict(governed.args)
+    with governed:
+        result = await call_next(ctx)
+    return _recorded(governed, result)
 
 
 # -- shared --------------------------------------------------------------------------------------------
@@ -133,20 +123,15 @@ def _error_result(text: str) -> Any:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
-def _error_text(violation: ThothPolicyViolation) -> str:
-    return f"{type(violation).__name__}: {violation}"
-
-
 def _result_text(result: Any) -> str:
     return "\n".join(str(getattr(c, "text", c)) for c in getattr(result, "content", None) or [])
 
 
-def _finish_with(permit: Permit, result: Any) -> None:
-    try:
-        text: Any = _result_text(result) if hasattr(result, "content") else result
-    except Exception:  # an odd content shape must not break a call that already ran
-        text = repr(result)
+def _recorded(governed: GovernedCall, result: Any) -> Any:
+    """Record ``result`` and return it: a ``CallToolResult(is_error=True)`` is the tool's failure."""
+    text: Any = best_effort(_result_text, result) if hasattr(result, "content") else result
     if getattr(result, "is_error", False):
-        finish(permit, error=RuntimeError(str(text)))
+        governed.finish(error=RuntimeError(str(text)))
     else:
-        finish(permit, result=text)
+        governed.finish(result=text)
+    return result

@@ -24,7 +24,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from thoth.integrations._tool_loop import OnBlock, ToolAnswer, ToolCall, answer_calls, answer_calls_async
+from thoth.integrations._tool_loop import (
+    OnBlock,
+    ToolAnswer,
+    ToolCall,
+    answer_calls,
+    answer_calls_async,
+    field,
+    govern_tool_dict,
+)
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
@@ -41,16 +49,7 @@ __all__ = [
 
 def instrument(obj: Any, tracer: Tracer) -> Any:
     """Govern a dict of tool functions in place (each then takes one arguments dict); returns it."""
-    if not isinstance(obj, dict):
-        from thoth.errors import ThothConfigError
-
-        raise ThothConfigError(
-            f"thoth: cannot govern a {type(obj).__name__} for OpenAI: pass a dict of tool functions, "
-            "or answer tool calls with thoth.integrations.openai.tool_messages()"
-        )
-    for name, fn in list(obj.items()):
-        obj[name] = tracer.wrap_dict_tool(name, fn)
-    return obj
+    return govern_tool_dict(obj, tracer, "OpenAI", "thoth.integrations.openai.tool_messages")
 
 
 def tool_messages(
@@ -101,25 +100,25 @@ async def afunction_call_outputs(
 
 def tool_calls_of(message: Any) -> list[ToolCall]:
     """The function tool calls of a ``ChatCompletion``, its message, or the same as dicts."""
-    choices = _get(message, "choices")
+    choices = field(message, "choices")
     if choices:
-        message = _get(choices[0], "message")
+        message = field(choices[0], "message")
     calls = []
-    for call in _get(message, "tool_calls") or []:
-        function = _get(call, "function")
+    for call in field(message, "tool_calls") or []:
+        function = field(call, "function")
         if function is None:  # custom (non-function) tools are not dispatched here
             continue
         calls.append(
-            ToolCall(str(_get(call, "id")), str(_get(function, "name")), _get(function, "arguments"))
+            ToolCall(str(field(call, "id")), str(field(function, "name")), field(function, "arguments"))
         )
     return calls
 
 
 def _function_calls_of(response: Any) -> list[ToolCall]:
     return [
-        ToolCall(str(_get(item, "call_id")), str(_get(item, "name")), _get(item, "arguments"))
-        for item in _get(response, "output") or []
-        if _get(item, "type") == "function_call"
+        ToolCall(str(field(item, "call_id")), str(field(item, "name")), field(item, "arguments"))
+        for item in field(response, "output") or []
+        if field(item, "type") == "function_call"
     ]
 
 
@@ -129,10 +128,3 @@ def _tool_message(answer: ToolAnswer) -> dict[str, Any]:
 
 def _call_output(answer: ToolAnswer) -> dict[str, Any]:
     return {"type": "function_call_output", "call_id": answer.call_id, "output": answer.content}
-
-
-def _get(obj: Any, name: str) -> Any:
-    """Read a field of an SDK object or of its dict form."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)

@@ -6,7 +6,7 @@ in ``agent.tools`` (agents-as-tools included), every MCP server in
 single ``FunctionTool`` or a list of tools.
 
 * The input guardrail asks Thoth before the tool runs (waiting out a step-up) and
-  keeps the permit under the model's ``call_id``.
+  keeps the allowed call under the model's ``call_id``.
 * On a refusal it answers ``ToolGuardrailFunctionOutput.reject_content(text)``: the
   model reads the refusal in place of the result and the run goes on
   (``on_block="return"``), or ``raise_exception()``, which ends the run with
@@ -21,15 +21,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from thoth._governed import GovernedCall, governed_by, instrumented_by, mark_governed, mark_instrumented
 from thoth.errors import ThothPolicyViolation
-from thoth.integrations._gate import acheck, finish, refusal_text, returns_refusal
 
 if TYPE_CHECKING:
-    from thoth.tracer import Permit, Tracer
+    from thoth.tracer import Tracer
 
 __all__ = ["govern_tool", "instrument", "thoth_guardrails"]
 
-_GOVERNED = "__thoth_instrumented__"
 _GUARDRAIL_NAME = "thoth_policy"
 
 
@@ -59,13 +58,13 @@ def thoth_guardrails(tracer: Tracer) -> tuple[Any, Any]:
 
 
 class _Governor:
-    """One tracer's guardrails, and the permits of calls between decision and result."""
+    """One tracer's guardrails, and the allowed calls between decision and result."""
 
     def __init__(self, tracer: Tracer) -> None:
         from agents import ToolInputGuardrail, ToolOutputGuardrail
 
         self.tracer = tracer
-        self.permits: dict[str, Permit] = {}
+        self.calls: dict[str, GovernedCall] = {}
         self.input_guardrail = ToolInputGuardrail(guardrail_function=self._decide, name=_GUARDRAIL_NAME)
         self.output_guardrail = ToolOutputGuardrail(guardrail_function=self._record, name=_GUARDRAIL_NAME)
 
@@ -85,11 +84,11 @@ class _Governor:
                 self.govern_agent(target, seen)
 
     def govern(self, tool: Any) -> None:
-        if getattr(tool, _GOVERNED, False):
+        if instrumented_by(tool) is not None:
             return
         self._attach(tool)
         tool.on_invoke_tool = self._wrap_invoke(tool.name, tool.on_invoke_tool)
-        setattr(tool, _GOVERNED, True)
+        mark_instrumented(tool, self.tracer)
 
     def _attach(self, holder: Any) -> None:
         """Add our guardrails last, so that a call another guardrail rejects is never decided."""
@@ -103,59 +102,54 @@ class _Governor:
         from agents import ToolGuardrailFunctionOutput
 
         ctx = data.context
-        outcome = await acheck(self.tracer, ctx.tool_name, _parse(ctx.tool_arguments), ctx.tool_call_id)
-        if (
-            not isinstance(outcome, ThothPolicyViolation)
-            and outcome.modified
-            and not _wrapped(data.agent, ctx.tool_name)
-        ):
-            finish(outcome, error=RuntimeError("MODIFY cannot be applied to this tool"))
-            outcome = ThothPolicyViolation(
-                ctx.tool_name, "the enforcer rewrote the arguments, and this tool cannot take rewritten ones"
+        governed = await self.tracer.agovern(
+            ctx.tool_name, _parse(ctx.tool_arguments), call_id=ctx.tool_call_id
+        )
+        if governed.modified and not _wrapped(data.agent, ctx.tool_name):
+            governed.finish(error=RuntimeError("MODIFY cannot be applied to this tool"))
+            governed = GovernedCall(
+                self.tracer,
+                ctx.tool_name,
+                violation=ThothPolicyViolation(
+                    ctx.tool_name,
+                    "the enforcer rewrote the arguments, and this tool cannot take rewritten ones",
+                ),
             )
-        if isinstance(outcome, ThothPolicyViolation):
+        violation = governed.violation
+        if violation is not None:
             info = {
-                "decision": outcome.decision,
-                "reason": outcome.reason,
-                "violation_id": outcome.violation_id,
+                "decision": violation.decision,
+                "reason": violation.reason,
+                "violation_id": violation.violation_id,
             }
-            if returns_refusal(self.tracer):
-                return ToolGuardrailFunctionOutput.reject_content(refusal_text(outcome), output_info=info)
+            if governed.returns_refusal:
+                return ToolGuardrailFunctionOutput.reject_content(governed.refusal(), output_info=info)
             return ToolGuardrailFunctionOutput.raise_exception(output_info=info)
-        self.permits[ctx.tool_call_id] = outcome
-        return ToolGuardrailFunctionOutput.allow(output_info={"call_id": outcome.call_id})
+        self.calls[ctx.tool_call_id] = governed
+        return ToolGuardrailFunctionOutput.allow(output_info={"call_id": governed.call_id})
 
     async def _record(self, data: Any) -> Any:
         from agents import ToolGuardrailFunctionOutput
 
-        permit = self.permits.pop(data.context.tool_call_id, None)
-        if permit is not None:  # an MCP tool: nothing else saw its result
-            finish(permit, result=data.output)
+        governed = self.calls.pop(data.context.tool_call_id, None)
+        if governed is not None:  # an MCP tool: nothing else saw its result
+            governed.finish(result=data.output)
         return ToolGuardrailFunctionOutput.allow()
 
     # -- the invocation ----------------------------------------------------------------------------
     def _wrap_invoke(self, name: str, invoke: Any) -> Any:
         async def on_invoke_tool(ctx, input_json):  # type: ignore[no-untyped-def]  # no annotation: the SDK inspects it
             call_id = getattr(ctx, "tool_call_id", None)
-            permit = self.permits.pop(call_id, None) if call_id else None
-            if permit is None:  # the guardrail did not run (e.g. removed): decide here, fail closed
-                outcome = await acheck(self.tracer, name, _parse(input_json), call_id)
-                if isinstance(outcome, ThothPolicyViolation):
-                    if returns_refusal(self.tracer):
-                        return refusal_text(outcome)
-                    raise outcome
-                permit = outcome
-            if permit.modified:
-                input_json = json.dumps(permit.args)
-            try:
-                result = await invoke(ctx, input_json)
-            except Exception as exc:
-                finish(permit, error=exc)
-                raise
-            finish(permit, result=result)
-            return result
+            governed = self.calls.pop(call_id, None) if call_id else None
+            if governed is None:  # the guardrail did not run (e.g. removed): decide here, fail closed
+                governed = await self.tracer.agovern(name, _parse(input_json), call_id=call_id)
+                if governed.refused:
+                    return governed.refuse()
+            if governed.modified:
+                input_json = json.dumps(governed.args)
+            return await governed.arun(invoke, ctx, input_json)
 
-        setattr(on_invoke_tool, _GOVERNED, True)
+        mark_governed(on_invoke_tool, self.tracer, invoke)
         return on_invoke_tool
 
 
@@ -173,5 +167,5 @@ def _wrapped(agent: Any, tool_name: str) -> bool:
     """Whether the agent's tool of that name runs through our invocation wrapper (MODIFY applies)."""
     for tool in getattr(agent, "tools", None) or []:
         if getattr(tool, "name", None) == tool_name:
-            return bool(getattr(tool.on_invoke_tool, _GOVERNED, False))
+            return governed_by(tool.on_invoke_tool) is not None
     return False

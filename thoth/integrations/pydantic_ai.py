@@ -15,18 +15,17 @@ Calls are keyed by the model's ``tool_call_id``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from thoth.errors import ThothPolicyViolation
-from thoth.integrations._gate import acheck, as_args, finish, refusal_text, returns_refusal
+from thoth._governed import instrumented_by, mark_instrumented
+from thoth.integrations._govern import as_args
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
 __all__ = ["instrument", "thoth_capability"]
-
-_GOVERNED = "__thoth_instrumented__"
 
 
 def thoth_capability(tracer: Tracer) -> Any:
@@ -36,7 +35,7 @@ def thoth_capability(tracer: Tracer) -> Any:
 
 def instrument(agent: Any, tracer: Tracer) -> Any:
     """Add the Thoth capability to every run of ``agent`` (once) and return the agent."""
-    if getattr(agent, _GOVERNED, False):
+    if instrumented_by(agent) is not None:
         return agent
     capability = thoth_capability(tracer)
     iter_run = agent.iter
@@ -45,19 +44,33 @@ def instrument(agent: Any, tracer: Tracer) -> Any:
         return iter_run(*args, capabilities=[*(capabilities or ()), capability], **kwargs)
 
     agent.iter = governed_iter
-    setattr(agent, _GOVERNED, True)
+    mark_instrumented(agent, tracer)
     return agent
 
 
-_CLASS: list[type[Any]] = []
+async def _execute(tracer: Tracer, call: Any, args: Any, handler: Any) -> Any:
+    """Decide one validated call: a refusal raises ``ToolFailed`` (``"return"``) or the violation."""
+    from pydantic_ai.exceptions import ToolFailed
+
+    governed = await tracer.agovern(call.tool_name, as_args(args), call_id=call.tool_call_id)
+    if governed.refused:
+        raise ToolFailed(governed.refuse())  # refuse() raises the violation on on_block="raise"
+    run_args = args
+    if governed.modified:
+        if not isinstance(args, dict):  # never run with the arguments the enforcer rewrote away
+            governed.finish(error=TypeError("rewritten arguments cannot be applied"))
+            raise ToolFailed(
+                f"[Thoth policy] The tool '{call.tool_name}' was not run: "
+                "its arguments were rewritten by policy and cannot be applied."
+            )
+        run_args = dict(governed.args)
+    return await governed.arun(handler, run_args)
 
 
+@functools.cache
 def _capability_class() -> type[Any]:
     """Built on first use so that importing this module does not import pydantic-ai."""
-    if _CLASS:
-        return _CLASS[0]
     from pydantic_ai.capabilities import AbstractCapability
-    from pydantic_ai.exceptions import ToolFailed
 
     class ThothCapability(AbstractCapability[Any]):  # type: ignore[misc]
         """Asks Thoth before each tool call runs; refusals reach the model as failed calls."""
@@ -68,28 +81,6 @@ def _capability_class() -> type[Any]:
         async def wrap_tool_execute(
             self, ctx: Any, *, call: Any, tool_def: Any, args: Any, handler: Any
         ) -> Any:
-            checked = as_args(args)
-            outcome = await acheck(self._tracer, call.tool_name, checked, call.tool_call_id)
-            if isinstance(outcome, ThothPolicyViolation):
-                if returns_refusal(self._tracer):
-                    raise ToolFailed(refusal_text(outcome))
-                raise outcome
-            run_args = args
-            if outcome.modified:
-                if not isinstance(args, dict):  # never run with the arguments the enforcer rewrote away
-                    finish(outcome, error=TypeError("rewritten arguments cannot be applied"))
-                    raise ToolFailed(
-                        f"[Thoth policy] The tool '{call.tool_name}' was not run: "
-                        "its arguments were rewritten by policy and cannot be applied."
-                    )
-                run_args = dict(outcome.args)
-            try:
-                result = await handler(run_args)
-            except Exception as exc:
-                finish(outcome, error=exc)
-                raise
-            finish(outcome, result=result)
-            return result
+            return await _execute(self._tracer, call, args, handler)
 
-    _CLASS.append(ThothCapability)
     return ThothCapability

@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, get_args
 
 import pydantic
 import pydantic_core
@@ -27,7 +27,14 @@ from thoth.server import cursors
 from thoth.server.auth import Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
-from thoth.server.schemas import ENFORCE_REQUEST, EVENTS, HOLD_TOKEN_PATTERN, RESOLVE_REQUEST
+from thoth.server.schemas import (
+    ENFORCE_REQUEST,
+    EVENTS,
+    HOLD_TOKEN_PATTERN,
+    RESOLVE_REQUEST,
+    EventTypeName,
+    HoldStateName,
+)
 from thoth.server.service import Enforcer
 from thoth.server.writer import WriterClosed
 
@@ -36,8 +43,8 @@ error_log = logging.getLogger("thoth.server.errors")
 
 _TOKEN = re.compile(HOLD_TOKEN_PATTERN)
 _IDENTIFIER_MAX: Final = 256
-_HOLD_STATES: Final = ("pending", "approved", "denied", "expired")
-_EVENT_TYPES: Final = ("TOOL_CALL_PRE", "TOOL_CALL_POST", "TOOL_CALL_BLOCK", "LLM_INVOCATION")
+_HOLD_STATES: Final[tuple[str, ...]] = get_args(HoldStateName)
+_EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventTypeName)
 
 T = TypeVar("T")
 

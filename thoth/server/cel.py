@@ -8,7 +8,7 @@ is the only one installed (it checks syntax only).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -61,6 +61,25 @@ class CelEngine(Protocol):
         """Prepare the variables once per decision; every condition evaluates against it."""
 
 
+# The engines are native bindings (C++, Rust) that document no exception types: every error one
+# raises is turned into CelCompileError (a policy that does not load, with a position) or
+# CelEvalError (the rule blocks the call, naming itself), never an error out of a request.
+# Hence the broad ``except Exception`` below.
+
+
+def _boolean(result: Any) -> bool:
+    if not isinstance(result, bool):
+        raise CelEvalError(f"condition gave {type(result).__name__}, not bool")
+    return result
+
+
+def _compiled(compile_source: Callable[[str], Any], source: str) -> Any:
+    try:
+        return compile_source(source)
+    except Exception as exc:  # noqa: BLE001 - any binding error is a compile error (see above)
+        raise _compile_error(str(exc)) from None
+
+
 def _compile_error(raw: str) -> CelCompileError:
     match = _POSITION.search(raw)
     if not match:
@@ -80,14 +99,12 @@ class _CppCondition:
     def evaluate(self, activation: Any) -> bool:
         try:
             value = self._expr.eval(activation)
-        except Exception as exc:  # the binding raises on some runtime errors
+        except Exception as exc:  # noqa: BLE001 - the binding raises on some runtime errors (see above)
             raise CelEvalError(str(exc)) from None
         result = value.value()
         if value.type() == self._error_type:
             raise CelEvalError(str(result))
-        if not isinstance(result, bool):
-            raise CelEvalError(f"condition gave {type(result).__name__}, not bool")
-        return result
+        return _boolean(result)
 
 
 class CppCelEngine:
@@ -116,10 +133,7 @@ class CppCelEngine:
         self._env = cel.NewEnv(variables=types)
 
     def compile(self, source: str) -> Condition:
-        try:
-            expr = self._env.compile(source)
-        except Exception as exc:
-            raise _compile_error(str(exc)) from None
+        expr = _compiled(self._env.compile, source)
         return_type = expr.return_type()
         if return_type not in (self._cel.Type.BOOL, self._cel.Type.DYN):
             raise CelCompileError(f"condition must give a bool, not {return_type.name()}")
@@ -128,7 +142,7 @@ class CppCelEngine:
     def activation(self, data: Mapping[str, Any]) -> Any:
         try:
             return self._env.Activation(data)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - arguments it cannot convert block the call (see above)
             raise CelEvalError(f"arguments cannot be given to CEL: {exc}") from None
 
 
@@ -142,11 +156,9 @@ class _PyCondition:
     def evaluate(self, activation: Any) -> bool:
         try:
             result = self._program.execute(activation)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any evaluation error blocks the call (see above)
             raise CelEvalError(f"{type(exc).__name__}: {exc}") from None
-        if not isinstance(result, bool):
-            raise CelEvalError(f"condition gave {type(result).__name__}, not bool")
-        return result
+        return _boolean(result)
 
 
 class RustCelEngine:
@@ -160,11 +172,7 @@ class RustCelEngine:
         self._cel = cel
 
     def compile(self, source: str) -> Condition:
-        try:
-            program = self._cel.compile(source)
-        except Exception as exc:
-            raise _compile_error(str(exc)) from None
-        return _PyCondition(source, program)
+        return _PyCondition(source, _compiled(self._cel.compile, source))
 
     def activation(self, data: Mapping[str, Any]) -> Any:
         return dict(data)

@@ -6,9 +6,16 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
+from thoth._wire import DecisionType
 from thoth.server.chain import canonical_json
+
+_RESOLUTION_OF: Final = {
+    "approved": DecisionType.ALLOW.value,
+    "denied": DecisionType.BLOCK.value,
+    "expired": DecisionType.BLOCK.value,
+}
 
 
 def new_token() -> str:
@@ -57,7 +64,7 @@ def to_hold(row: Mapping[str, Any], now: float) -> dict[str, Any]:
 def to_status(row: Mapping[str, Any], now: float) -> dict[str, Any]:
     """The contract's HoldStatus, as the SDK polls it."""
     current = state(row, now)
-    resolution = {"approved": "ALLOW", "denied": "BLOCK", "expired": "BLOCK"}.get(current)
+    resolution = _RESOLUTION_OF.get(current)
     if current == "approved":
         reason = f"approved by {row['approver'] or 'an approver'}"
     elif current == "denied":
@@ -73,6 +80,6 @@ def to_status(row: Mapping[str, Any], now: float) -> dict[str, Any]:
         "resolved": resolution is not None,
         "resolution": resolution,
         "reason": reason,
-        "decision": resolution or "STEP_UP",
+        "decision": resolution or DecisionType.STEP_UP.value,
         "expires_at": iso(row["expires_at"]),
     }

@@ -48,19 +48,22 @@ data_classification, task_context, session_intent) and ``session`` (map: ``calls
 from __future__ import annotations
 
 import copy
-import enum
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import attrs
 
+from thoth._wire import DecisionType, EnforcementMode
 from thoth.server import _yaml
 from thoth.server._yaml import LocatedError, MarkedDict
 from thoth.server.cel import CelCompileError, CelEngine, CelEvalError, Condition, default_engine
+
+if TYPE_CHECKING:
+    from thoth.server.schemas import EnforceRequest
 
 PolicyError = LocatedError
 
@@ -69,14 +72,9 @@ CONTEXT_KEYS: Final = ("purpose", "data_classification", "task_context", "sessio
 MASK: Final = "***"
 
 
-class Decision(enum.StrEnum):
-    ALLOW = "ALLOW"
-    BLOCK = "BLOCK"
-    STEP_UP = "STEP_UP"
-    MODIFY = "MODIFY"
-    DEFER = "DEFER"
+Decision = DecisionType  # the contract's enum (generated from openapi/thoth.yaml), by its old name
 
-
+#: How restrictive each decision is; the most restrictive matching rule wins.
 SEVERITY: Final = {
     Decision.ALLOW: 0,
     Decision.MODIFY: 1,
@@ -84,6 +82,8 @@ SEVERITY: Final = {
     Decision.STEP_UP: 3,
     Decision.BLOCK: 4,
 }
+#: The decisions in the order messages list them (the generated enum's order is alphabetical).
+DECISIONS_LISTED: Final = (Decision.ALLOW, Decision.BLOCK, Decision.STEP_UP, Decision.MODIFY, Decision.DEFER)
 
 LimitKind = Literal["calls", "calls_per_tool", "calls_per_minute"]
 
@@ -180,7 +180,7 @@ class SessionView(Protocol):
 
 @attrs.frozen
 class Call:
-    """One enforce request, as the policy sees it."""
+    """One enforce request, as the policy sees it. Build it from a request with ``from_request``."""
 
     tool: str
     args: Mapping[str, Any]
@@ -188,9 +188,26 @@ class Call:
     user: str
     tenant: str
     environment: str
-    mode: str
+    mode: EnforcementMode = attrs.field(converter=EnforcementMode)  # "block" becomes the enum, once
     approved_scope: frozenset[str]
     context: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_request(cls, request: EnforceRequest) -> Call:
+        """The one mapping from an enforce request (``schemas.EnforceRequest``, validated) to a Call,
+        used by the server and by ``thoth policy test`` alike, so both decide the same request
+        the same way."""
+        return cls(
+            tool=request.tool_name,
+            args=request.tool_args,
+            agent=request.agent_id,
+            user=request.user_id,
+            tenant=request.tenant_id,
+            environment=request.environment,
+            mode=request.enforcement_mode,
+            approved_scope=frozenset(request.approved_scope),
+            context={key: getattr(request, key) for key in CONTEXT_KEYS},
+        )
 
 
 @attrs.frozen
@@ -291,7 +308,7 @@ class Policy:
                 "user": call.user,
                 "tenant": call.tenant,
                 "environment": call.environment,
-                "mode": call.mode,
+                "mode": call.mode.value,
                 "session": facts,
                 "context": {key: str(call.context.get(key, "")) for key in CONTEXT_KEYS},
             }
@@ -359,16 +376,16 @@ class Outcome:
     shadow_decision: Decision | None = None
 
 
-def apply_mode(result: PolicyResult, mode: str, escalate: bool) -> Outcome:
+def apply_mode(result: PolicyResult, mode: EnforcementMode, escalate: bool) -> Outcome:
     """observe: always ALLOW (the policy's decision is the shadow); block: STEP_UP becomes BLOCK;
     step_up: as decided; progressive: STEP_UP, or BLOCK when ``escalate`` (the session had a
     hold denied or repeats a violation)."""
     decision = result.decision
-    if mode == "observe":
+    if mode == EnforcementMode.OBSERVE:
         return Outcome(Decision.ALLOW, f"observe mode: {result.reason}", "OBSERVE", decision)
-    if decision is Decision.STEP_UP and mode == "block":
+    if decision is Decision.STEP_UP and mode == EnforcementMode.BLOCK:
         return Outcome(Decision.BLOCK, result.reason, result.reason_code)
-    if decision is Decision.STEP_UP and mode == "progressive" and escalate:
+    if decision is Decision.STEP_UP and mode == EnforcementMode.PROGRESSIVE and escalate:
         return Outcome(Decision.BLOCK, f"{result.reason} (repeated in this session)", "REPEATED_VIOLATION")
     return Outcome(decision, result.reason, result.reason_code)
 
@@ -545,7 +562,7 @@ def _load_rule(reader: _Reader, node: MarkedDict, tags: Mapping[str, Any]) -> Ru
     try:
         decision = Decision(raw_decision)
     except ValueError:
-        names = ", ".join(d.value for d in Decision)
+        names = ", ".join(d.value for d in DECISIONS_LISTED)
         where = "decision" if "decision" in node else None
         raise reader.fail(f"decision must be one of {names}", node, where) from None
     for key in ("tags", "after_tags"):

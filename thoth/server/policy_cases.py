@@ -11,6 +11,14 @@ A cases file::
         request: {tool_name: send_email, tool_args: {to: bob@acme.com}, enforcement_mode: block}
         expect: BLOCK
         expect_rule: no-exfiltration      # optional: a rule that must have matched
+
+Each case's ``request`` takes any field of an enforce request (the body of ``POST /v1/enforce``,
+checked the same way) and is decided as the server decides it (``Call.from_request``), including
+the context a ``when`` reads as ``context.purpose``, ``context.data_classification``,
+``context.task_context`` and ``context.session_intent``. ``agent_id``, ``tenant_id`` and
+``session_id`` default to ``policy-test``; every other field has the server's default. Other keys
+of a case: ``name``, ``session`` (tools that already ran in the session), ``expect`` (the decision
+after the enforcement mode) and ``expect_rule``.
 """
 
 from __future__ import annotations
@@ -61,19 +69,9 @@ def _run_case(policy: Policy, case: Any, index: int, file: str) -> CaseResult:
     now = time.time()
     for tool in case.get("session") or ():
         record.ran(str(tool), now)
-    call = Call(
-        tool=request.tool_name,
-        args=request.tool_args,
-        agent=request.agent_id,
-        user=request.user_id,
-        tenant=request.tenant_id,
-        environment=request.environment,
-        mode=request.enforcement_mode,
-        approved_scope=frozenset(request.approved_scope),
-        context={"purpose": request.purpose, "data_classification": request.data_classification},
-    )
+    call = Call.from_request(request)
     result = policy.evaluate(call, record, now)
-    outcome = apply_mode(result, request.enforcement_mode, record.should_escalate(call.tool))
+    outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
     expected = str(case["expect"]).upper()
     got = outcome.decision.value
     rules = ", ".join(result.matched_rule_ids) or "none"

@@ -113,8 +113,9 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8787, log_l
 def _safe_url(url: str) -> str:
     """The store URL without its password."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
         return "<unparseable URL>"

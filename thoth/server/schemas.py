@@ -2,6 +2,11 @@
 
 Strings stay strings (timestamps and ids are checked by pattern, not converted) so
 that an event can be hashed exactly as it was sent.
+
+The contract's enums are defined once, by the generated client (see ``thoth._wire``). Here
+they are Literals, so that pydantic checks strings and its messages list the values in the
+order below (the generated enums' order is alphabetical); the server lists them from these
+Literals too, and tests/unit/test_server_vocabulary.py checks each against its enum.
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ Identifier = Annotated[str, StringConstraints(strict=True, min_length=1, max_len
 ToolName = Identifier
 Text = Annotated[str, StringConstraints(strict=True, max_length=4096)]
 Short = Annotated[str, StringConstraints(strict=True, max_length=256)]
-Mode = Literal["observe", "step_up", "block", "progressive"]
+Mode = Literal["observe", "step_up", "block", "progressive"]  # EnforcementMode
+EventTypeName = Literal["TOOL_CALL_PRE", "TOOL_CALL_POST", "TOOL_CALL_BLOCK", "LLM_INVOCATION"]  # EventType
+SourceTypeName = Literal["agent_tool_call", "agent_llm_invocation"]  # SourceType
+Resolution = Literal["ALLOW", "BLOCK"]  # HoldResolution
+HoldStateName = Literal["pending", "approved", "denied", "expired"]  # HoldState (a query parameter)
 HOLD_TOKEN_PATTERN = r"^[A-Za-z0-9._~-]{8,256}$"  # noqa: S105 - a pattern, not a secret
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _DATE_TIME = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -76,7 +85,7 @@ class EnforceRequest(_Strict):
 
 
 class ResolveHoldRequest(_Strict):
-    resolution: Literal["ALLOW", "BLOCK"]
+    resolution: Resolution
     approver: Identifier = ""  # optional, but never null: defaults are not validated
     reason: Text = ""
 
@@ -92,8 +101,8 @@ class Event(TypedDict, total=False):
     agent_id: Required[Identifier]
     session_id: Required[Identifier]
     user_id: Short
-    source_type: Literal["agent_tool_call", "agent_llm_invocation"]
-    event_type: Required[Literal["TOOL_CALL_PRE", "TOOL_CALL_POST", "TOOL_CALL_BLOCK", "LLM_INVOCATION"]]
+    source_type: SourceTypeName
+    event_type: Required[EventTypeName]
     content: Annotated[str, StringConstraints(strict=True, max_length=65_536)]
     metadata: dict[str, Any]
     approved_scope: Annotated[list[Short], Field(max_length=1_000)]

@@ -13,6 +13,7 @@ from typing import Any
 import anyio.to_thread
 import sqlalchemy as sa
 
+from thoth._wire import EnforcementMode
 from thoth.server import cursors, store
 from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
@@ -70,24 +71,9 @@ class Enforcer:
             raise ApiError(403, "forbidden", "this key may not act for that tenant")
         record = await self.session(request.tenant_id, request.session_id)
         now = time.time()
-        call = Call(
-            tool=request.tool_name,
-            args=request.tool_args,
-            agent=request.agent_id,
-            user=request.user_id,
-            tenant=request.tenant_id,
-            environment=request.environment,
-            mode=request.enforcement_mode,
-            approved_scope=frozenset(request.approved_scope),
-            context={
-                "purpose": request.purpose,
-                "data_classification": request.data_classification,
-                "task_context": request.task_context,
-                "session_intent": request.session_intent,
-            },
-        )
+        call = Call.from_request(request)
         result = self.policy.evaluate(call, record, now)
-        outcome = apply_mode(result, request.enforcement_mode, record.should_escalate(request.tool_name))
+        outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
         response: dict[str, Any] = {
             "decision": outcome.decision.value,
             "reason": outcome.reason,
@@ -106,7 +92,7 @@ class Enforcer:
         elif decision is Decision.DEFER:
             response["defer_reason"] = result.reason
             response["defer_timeout_seconds"] = result.defer_timeout_seconds or 60.0
-        fact = "ran" if request.enforcement_mode == "observe" else _FACT_OF.get(decision)
+        fact = "ran" if call.mode is EnforcementMode.OBSERVE else _FACT_OF.get(decision)
         if fact == "ran":
             record.ran(request.tool_name, now)
         elif fact == "refused":
@@ -177,7 +163,7 @@ class Enforcer:
             "tool_name": row["tool_name"],
             "kind": "hold_expired",
             "fact": "hold_denied",
-            "decision": "BLOCK",
+            "decision": Decision.BLOCK.value,
             "reason": "step-up auth timeout",
             "hold_token": row["hold_token"],
             "created_at": now,

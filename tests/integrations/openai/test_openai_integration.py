@@ -314,3 +314,25 @@ def test_instrument_governs_a_dict_in_place(thoth_server: Any) -> None:
     assert tools.ran == ["search:access control"]
     assert answers[1]["content"].startswith(REFUSAL_MARK)
     _assert_events(thoth_server, agent_id)
+
+
+class _AsyncSearch:
+    """An object whose ``__call__`` is a coroutine function: async, though not a coroutine function itself."""
+
+    def __init__(self, tools: Tools) -> None:
+        self._tools = tools
+
+    async def __call__(self, query: str) -> str:
+        return await self._tools.asend_email(query, "", "")
+
+
+def test_async_callable_object_in_the_sync_loop_is_answered_as_an_error(thoth_server: Any) -> None:
+    tools, agent_id = Tools(), _agent_id()
+    governed = _governed(thoth_server, agent_id, {"search_docs": _AsyncSearch(tools)})
+    message = chat_tool_calls(("search_docs", {"query": "q"}, "c1"))["choices"][0]["message"]
+
+    [answer] = tool_messages(message, governed)
+
+    assert answer["content"].startswith("Error: TypeError: async tool in a sync loop")
+    assert tools.ran == []
+    assert ("TOOL_CALL_POST", "search_docs", "c1") in events(thoth_server, agent_id)

@@ -1,0 +1,189 @@
+"""The SDK's process-wide state, in one object: connection pools, event senders, shadow checks, call ids.
+
+Everything a governed agent shares with the other agents of its process lives in
+one :class:`Runtime`, never in scattered module globals:
+
+* one :class:`~thoth._transport.Transport` (pooled HTTP clients) per endpoint, key and timeouts;
+* one :class:`~thoth._sender.Sender` (queue and thread) per endpoint and key;
+* one :class:`~thoth._shadow.ShadowChecker` for observe mode;
+* the call-id prefix and counter.
+
+:meth:`Runtime.close` stops them all within a bound (``thoth.close()`` calls it);
+each part starts again on its next use. One fork hook gives a child process fresh
+senders, shadow checker and call ids (pools notice the fork themselves), and one
+exit hook flushes what is queued, bounded by ``THOTH_EXIT_FLUSH_SECONDS``
+(default 2). Test suites start each test clean with :func:`thoth.testing.reset`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from thoth._sender import DeliveryStats, Sender
+from thoth._shadow import ShadowChecker
+from thoth._transport import Transport
+
+__all__ = ["Runtime", "replace_runtime", "runtime"]
+
+_DEFAULT_EXIT_FLUSH: Final = 2.0
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Runtime:
+    """The pools, senders, shadow checker and call ids of one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._transports: dict[tuple[str, str, float, float], Transport] = {}
+        self._senders: dict[tuple[str, str], Sender] = {}
+        self.shadow = ShadowChecker()
+        self._new_call_ids()
+
+    def __repr__(self) -> str:
+        return f"Runtime(transports={len(self._transports)}, senders={len(self._senders)})"
+
+    # ---- the shared parts -----------------------------------------------------------------
+    def transport(
+        self, base_url: str, api_key: str | None, *, connect_timeout: float, request_timeout: float
+    ) -> Transport:
+        """The shared pools for this endpoint, key and timeouts."""
+        key = (base_url, _key_id(api_key), connect_timeout, request_timeout)
+        return self._shared(
+            self._transports,
+            key,
+            lambda: Transport(
+                base_url, api_key, connect_timeout=connect_timeout, request_timeout=request_timeout
+            ),
+        )
+
+    def sender(
+        self, transport: Transport, api_key: str | None, *, batch_size: int, max_events: int, max_bytes: int
+    ) -> Sender:
+        """The shared event sender for this endpoint and key (the first caller sets its bounds)."""
+        key = (transport.base_url, _key_id(api_key))
+        return self._shared(
+            self._senders,
+            key,
+            lambda: Sender(transport, batch_size=batch_size, max_events=max_events, max_bytes=max_bytes),
+        )
+
+    def _shared(self, parts: dict[K, V], key: K, make: Callable[[], V]) -> V:
+        """``parts[key]``, made once even when threads race for it (no lock once it exists)."""
+        part = parts.get(key)
+        if part is None:
+            with self._lock:
+                part = parts.get(key)
+                if part is None:
+                    part = parts[key] = make()
+        return part
+
+    def senders(self, api_url: str | None = None) -> list[Sender]:
+        """Every event sender, or those for ``api_url``."""
+        url = api_url.rstrip("/") if api_url else None
+        return [s for (base, _key), s in list(self._senders.items()) if url is None or base == url]
+
+    def new_call_id(self) -> str:
+        """A call id unique in this process: a random per-process prefix and a counter (cheaper than
+        a uuid4 on the hot path)."""
+        return f"{self._call_prefix}-{next(self._call_counter)}"
+
+    # ---- flush and close ------------------------------------------------------------------
+    def flush(self, timeout: float = 5.0, api_url: str | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for queued events to be delivered; True when all were."""
+        deadline = time.monotonic() + timeout
+        # A list, not a generator: every endpoint is flushed even after one times out.
+        return all([s.flush(_left(deadline)) for s in self.senders(api_url)])  # noqa: C419
+
+    def close(self, timeout: float = 5.0, api_url: str | None = None) -> bool:
+        """Flush and stop the event senders, finish and stop the shadow checks, close the pools,
+        all within ``timeout``. Each starts again when next used. True when nothing was left behind
+        (what was, is counted as dropped with reason ``shutdown``)."""
+        deadline = time.monotonic() + timeout
+        done = all([s.close(_left(deadline)) for s in self.senders(api_url)])  # noqa: C419
+        if api_url is None:
+            done = self.shadow.close(_left(deadline)) and done
+        url = api_url.rstrip("/") if api_url else None
+        for transport in list(self._transports.values()):
+            if url is None or transport.base_url == url:
+                transport.close()
+        return done
+
+    def delivery_stats(self) -> dict[str, Any]:
+        """Event delivery counts across endpoints, and the shadow checks'."""
+        per_endpoint: list[DeliveryStats] = [s.snapshot() for s in self.senders()]
+        dropped: dict[str, int] = {}
+        for stats in per_endpoint:
+            for reason, count in stats["dropped"].items():
+                dropped[reason] = dropped.get(reason, 0) + count
+        totals = {
+            key: sum(s[key] for s in per_endpoint) for key in ("enqueued", "sent", "retried", "pending")
+        }
+        return {
+            **totals,
+            "dropped": dropped,
+            "dropped_total": sum(dropped.values()),
+            "endpoints": per_endpoint,
+            "shadow_checks": self.shadow.stats(),
+        }
+
+    # ---- process events -------------------------------------------------------------------
+    def _new_call_ids(self) -> None:
+        self._call_prefix = os.urandom(6).hex()
+        self._call_counter = itertools.count(1)
+
+    def _after_fork_in_child(self) -> None:
+        # The parent keeps sending its own queued events; the child starts clean (chain positions
+        # survive, so a child continues its sessions' chains). Pools notice the fork themselves.
+        self._lock = threading.Lock()
+        for sender in self._senders.values():
+            sender._init_state()
+        self.shadow = ShadowChecker()
+        self._new_call_ids()
+
+    def _at_exit(self) -> None:
+        if any(s.pending() for s in self.senders()):
+            self.close(_exit_flush_seconds())
+
+
+def _key_id(api_key: str | None) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest() if api_key else ""
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _exit_flush_seconds() -> float:
+    try:
+        return float(os.environ.get("THOTH_EXIT_FLUSH_SECONDS", _DEFAULT_EXIT_FLUSH))
+    except ValueError:
+        return _DEFAULT_EXIT_FLUSH
+
+
+_current = Runtime()
+
+
+def runtime() -> Runtime:
+    """The process's runtime."""
+    return _current
+
+
+def replace_runtime(timeout: float = 1.0) -> Runtime:
+    """Close the current runtime (within ``timeout``) and put a fresh one in its place."""
+    global _current
+    old, _current = _current, Runtime()
+    old.close(timeout)
+    return _current
+
+
+atexit.register(lambda: _current._at_exit())
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _current._after_fork_in_child())
