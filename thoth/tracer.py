@@ -44,6 +44,10 @@ __all__ = ["GovernedCall", "Permit", "Tracer"]
 logger = logging.getLogger("thoth.tracer")
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The wire's event types as plain strings, looked up once (not per event).
+_PRE, _POST, _BLOCK = (
+    e.value for e in (EventType.TOOL_CALL_PRE, EventType.TOOL_CALL_POST, EventType.TOOL_CALL_BLOCK)
+)
 
 
 class Permit:
@@ -87,9 +91,7 @@ class Permit:
             meta["error_type"] = type(error).__name__
         if self.modified:
             meta["modified"] = True
-        self._tracer._record(
-            EventType.TOOL_CALL_POST, self.tool_name, error if error is not None else result, meta
-        )
+        self._tracer._record(_POST, self.tool_name, error if error is not None else result, meta)
 
 
 class Tracer:
@@ -109,6 +111,7 @@ class Tracer:
         self._enforcer = enforcer
         self._step_up = step_up
         self._observe = config.enforcement is EnforcementMode.OBSERVE
+        self._mode = config.enforcement.value  # read per event: an enum's .value is a slow descriptor
         self._content = ContentPolicy(config.event_content, config.max_content_chars, config.redactor)
 
     def __repr__(self) -> str:
@@ -133,7 +136,7 @@ class Tracer:
     # ---- events ---------------------------------------------------------------------------
     def _record(
         self,
-        kind: EventType,
+        kind: str,
         tool_name: str,
         content: Any,
         metadata: dict[str, Any] | None,
@@ -146,10 +149,10 @@ class Tracer:
                 "agent_id": config.agent_id,
                 "session_id": session.session_id,
                 "user_id": config.user_id,
-                "event_type": kind.value,
+                "event_type": kind,
                 "tool_name": tool_name,
                 "approved_scope": config.approved_scope,
-                "enforcement_mode": config.enforcement.value,
+                "enforcement_mode": self._mode,
                 "session_tool_calls": session.recent_calls(config.session_history_limit),
                 "violation_id": violation_id,
             },
@@ -164,7 +167,7 @@ class Tracer:
     ) -> tuple[str, dict[str, Any]]:
         call_id = call_id or runtime().new_call_id()
         call_args = dict(args) if args else {}
-        self._record(EventType.TOOL_CALL_PRE, tool_name, call_args, {"call_id": call_id})
+        self._record(_PRE, tool_name, call_args, {"call_id": call_id})
         return call_id, call_args
 
     def _permit(
@@ -201,7 +204,7 @@ class Tracer:
                 retry_after_seconds=decision.retry_after_seconds,
             )
         self._record(
-            EventType.TOOL_CALL_BLOCK,
+            _BLOCK,
             tool_name,
             {"reason": violation.reason},
             {"call_id": call_id, "decision": violation.decision, "reason_code": violation.reason_code},
