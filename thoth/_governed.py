@@ -94,22 +94,26 @@ class GovernedCall:
         """True when refusals go back to the model as text (``on_block="return"``)."""
         return self.tracer.on_block == "return"
 
+    def refusal_text(self) -> str:
+        """The text a model reads in place of the result, whatever ``on_block`` says (for
+        frameworks that stop a run their own way, or cannot be stopped from a hook)."""
+        return refusal_text(self._violation())
+
     def refusal(self) -> str:
         """The refusal as text, for frameworks that can only answer a call (never raise out of it):
         the text a model reads (``on_block="return"``), or ``"ThothPolicyViolation: ..."``, the
         shape of an error the tool raised (``"raise"``)."""
-        violation = self._violation()
         if self.returns_refusal:
-            return refusal_text(violation)
+            return self.refusal_text()
+        violation = self._violation()
         return f"{type(violation).__name__}: {violation}"
 
     def refuse(self) -> str:
         """Raise the :class:`ThothPolicyViolation` (``on_block="raise"``), or return the text a
         model reads in place of the result (``"return"``)."""
-        violation = self._violation()
         if not self.returns_refusal:
-            raise violation
-        return refusal_text(violation)
+            raise self._violation()
+        return self.refusal_text()
 
     def _violation(self) -> ThothPolicyViolation:
         if self.violation is None:

@@ -144,7 +144,6 @@ class Sender:
             "last_error": None,
         }
         self._last_warning = 0.0
-        self._warned_drops = 0
 
     # ---- agent thread -------------------------------------------------------------------
     def submit(

@@ -304,10 +304,10 @@ class Tracer:
         Wrapping an already governed callable re-governs the original (never twice).
         Framework tool objects (e.g. a LangChain ``BaseTool``) get that framework's proxy.
         """
-        original = _original(fn)
         governor = governed_by(fn)
         if governor is not None and governor[0] is self:
             return fn
+        original = governor[1] if governor is not None else fn  # another tracer's: govern the original
         special = _frameworks.wrap_framework_tool(tool_name, original, self)
         if special is not None:
             return cast(F, special)
@@ -322,16 +322,11 @@ class Tracer:
         keywords) and calls ``fn(**args)``, or ``fn(args)`` when ``fn`` takes a single
         parameter whose name is not among the keys.
         """
-        original = _original(fn)
         governor = governed_by(fn)
         if governor is not None and governor[0] is self:
             return fn
+        original = governor[1] if governor is not None else fn
         return _govern_callable(self, tool_name, original, _DictBinder(original).bind, always_rebuild=True)
-
-
-def _original(fn: Callable[..., Any]) -> Callable[..., Any]:
-    governor = governed_by(fn)
-    return governor[1] if governor is not None else fn
 
 
 # A binder turns one call's (args, kwargs) into the arguments dict the enforcer sees,

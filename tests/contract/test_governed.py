@@ -44,6 +44,7 @@ def test_a_refusal_has_one_shape_per_on_block(
     with pytest.raises(ThothPolicyViolation):
         call.run(ran.append, "x")  # a refused call never runs
     assert ran == []
+    assert call.refusal_text().startswith("[Thoth policy] The tool 'search' was not run: not here.")
     if on_block == "raise":
         with pytest.raises(ThothPolicyViolation):
             call.refuse()

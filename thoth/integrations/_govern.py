@@ -1,7 +1,7 @@
 """What the integrations share besides the governed-call protocol (:mod:`thoth._governed`).
 
-Framework-neutral helpers only: the arguments dict a call is decided on, the text
-of a refusal, the sync/async test, and best-effort result translation. Each
+Framework-neutral helpers only: the arguments dict a call is decided on, the
+sync/async test, and best-effort result translation. Each
 integration keeps its own framework's shapes.
 """
 
@@ -10,14 +10,9 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from thoth.errors import refusal_text
-
-if TYPE_CHECKING:
-    from thoth._governed import GovernedCall
-
-__all__ = ["as_args", "best_effort", "is_async_callable", "log", "refusal_text_of"]
+__all__ = ["as_args", "best_effort", "is_async_callable", "log"]
 
 log = logging.getLogger("thoth.integrations")  # the logger of thoth._governed too
 
@@ -37,14 +32,6 @@ def as_args(raw: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - any shape of arguments must still reach the enforcer, never fail the hook
         return {"input": repr(raw)}
     return {"input": raw}
-
-
-def refusal_text_of(call: GovernedCall) -> str:
-    """The refusal text the model reads, whatever ``on_block`` says: for frameworks that stop
-    a run their own way (or cannot), so that only the text is ours to give."""
-    if call.violation is None:
-        raise RuntimeError(f"the call to {call.tool_name!r} was allowed, not refused")
-    return refusal_text(call.violation)
 
 
 def best_effort(describe: Callable[[Any], Any], result: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from thoth._governed import governed_by
 from thoth.errors import ThothConfigError
-from thoth.integrations._govern import is_async_callable, refusal_text_of
+from thoth.integrations._govern import is_async_callable
 
 if TYPE_CHECKING:
     from thoth._governed import GovernedCall
@@ -202,7 +202,7 @@ def _refused(call: ToolCall, governed: GovernedCall, on_block: OnBlock) -> ToolA
     # The loop's own on_block decides here, not the tracer's.
     if on_block == "raise" and governed.violation is not None:
         raise governed.violation
-    return ToolAnswer(call.call_id, call.name, refusal_text_of(governed), is_error=True, refused=True)
+    return ToolAnswer(call.call_id, call.name, governed.refusal_text(), is_error=True, refused=True)
 
 
 def _failed(call: ToolCall, governed: GovernedCall, exc: Exception) -> ToolAnswer:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from thoth._governed import instrumented_by, mark_instrumented
 from thoth.errors import ThothConfigError
-from thoth.integrations._govern import as_args, refusal_text_of
+from thoth.integrations._govern import as_args
 
 if TYPE_CHECKING:
     from thoth._governed import GovernedCall
@@ -100,7 +100,7 @@ class _Governor:
         call_id = tool_use_id or hook_input.get("tool_use_id")
         governed = await self.tracer.agovern(name, as_args(hook_input.get("tool_input")), call_id=call_id)
         if governed.refused:
-            text = refusal_text_of(governed)  # the model reads it whatever on_block; "raise" also stops
+            text = governed.refusal_text()  # the model reads it whatever on_block; "raise" also stops
             output: dict[str, Any] = {
                 "hookSpecificOutput": {
                     "hookEventName": "PreToolUse",
@@ -129,7 +129,7 @@ class _Governor:
             governed = await self.tracer.agovern(tool_name, as_args(tool_input), call_id=call_id)
             if governed.refused:
                 return PermissionResultDeny(
-                    message=refusal_text_of(governed), interrupt=not governed.returns_refusal
+                    message=governed.refusal_text(), interrupt=not governed.returns_refusal
                 )
             if call_id:
                 self.calls[call_id] = governed

@@ -27,7 +27,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from thoth.errors import ThothConfigError
-from thoth.integrations._govern import as_args, log, refusal_text_of
+from thoth.integrations._govern import as_args, log
 
 if TYPE_CHECKING:
     from thoth._governed import GovernedCall
@@ -136,7 +136,7 @@ def _after_tool_call(context: Any) -> str | None:
             return None
         governed = entry[1]
         if governed.refused:
-            return refusal_text_of(governed)  # text whatever on_block: CrewAI swallows what a hook raises
+            return governed.refusal_text()  # text whatever on_block: CrewAI swallows what a hook raises
         result = context.raw_tool_result
         if isinstance(result, str) and result.startswith(_BLOCKED_BY_OTHER_HOOK):
             governed.finish(error=ToolNotRun(result))
