@@ -55,7 +55,7 @@ test-integration-%: $(BIN)/uv
 	@echo "== integration: $*"
 	@test -x .venvs/$*/bin/python || $(BIN)/uv venv -q --python $(PYTHON) .venvs/$*
 	$(BIN)/uv pip install -q --python .venvs/$*/bin/python -c requirements/$*.lock -e ".[dev,server,$*]"
-	.venvs/$*/bin/python -m pytest -q -p no:cacheprovider tests/integrations/$(subst -,_,$*)
+	THOTH_FAIL_ON_SKIP=1 .venvs/$*/bin/python -m pytest -q -rs -p no:cacheprovider tests/integrations/$(subst -,_,$*)
 
 test-all: test test-integrations
 

@@ -29,6 +29,8 @@ import pytest
 
 import thoth
 
+pytest_plugins = ("tests._skips",)
+
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30.0
 
