@@ -40,6 +40,9 @@ class ThothConfig(BaseModel):
     api_url: str | None = None
     step_up_timeout_minutes: float = Field(default=15, gt=0)
     step_up_poll_interval_seconds: float = Field(default=5, gt=0)
+    step_up_unreachable_grace_seconds: float = Field(default=60, gt=0)
+    """How long a pending hold keeps polling an enforcer it cannot reach before the call fails closed
+    with ``enforcer_unreachable`` (the hold may still be pending there)."""
     session_intent: str | None = None
     environment: str = "prod"
     enforcement_trace_id: str | None = None

@@ -4,7 +4,10 @@ Polls every ``step_up_poll_interval_seconds`` (or as the server's Retry-After
 says) until the hold is approved or denied, or ``step_up_timeout_minutes``
 pass: then the call is refused with reason ``"step-up auth timeout"``. A
 transient failure while polling does not deny the call (the human may still
-approve); a rejected key or an unknown hold does, at once. The async path
+approve); a rejected key or an unknown hold does, at once. An enforcer that
+stays unreachable (no answer at all, or 502/503/504) for
+``step_up_unreachable_grace_seconds`` fails the call closed with
+``enforcer_unreachable``, rather than waiting out the whole step-up timeout. The async path
 sleeps with ``asyncio.sleep``, so the event loop keeps running and cancelling
 the awaiting task stops the polling.
 """
@@ -58,15 +61,20 @@ class StepUpClient:
         deadline = time.monotonic() + self._budget(timeout_seconds)
         url = GET_HOLD.url(hold_token=hold_token)
         client = self._transport.sync_client
+        reach = _Reachability(self._config.step_up_unreachable_grace_seconds)
         while time.monotonic() < deadline:
             try:
                 response = client.request(GET_HOLD.method, url)
                 outcome, retry_after = _read(response)
+                reach.answered(response.status_code)
             except httpx.HTTPError as exc:
                 outcome, retry_after = _transient(exc), None
+                reach.unanswered()
+            if outcome is PENDING and reach.given_up():
+                return _unreachable(hold_token, reach.grace)
             if outcome is not PENDING:
                 return outcome
-            time.sleep(self._delay(retry_after, deadline))
+            time.sleep(self._delay(retry_after, min(deadline, reach.deadline)))
         return _timed_out(hold_token)
 
     async def await_decision(self, hold_token: str, *, timeout_seconds: float | None = None) -> HoldOutcome:
@@ -74,16 +82,53 @@ class StepUpClient:
         deadline = time.monotonic() + self._budget(timeout_seconds)
         url = GET_HOLD.url(hold_token=hold_token)
         client = self._transport.async_client()
+        reach = _Reachability(self._config.step_up_unreachable_grace_seconds)
         while time.monotonic() < deadline:
             try:
                 response = await client.request(GET_HOLD.method, url)
                 outcome, retry_after = _read(response)
+                reach.answered(response.status_code)
             except httpx.HTTPError as exc:
                 outcome, retry_after = _transient(exc), None
+                reach.unanswered()
+            if outcome is PENDING and reach.given_up():
+                return _unreachable(hold_token, reach.grace)
             if outcome is not PENDING:
                 return outcome
-            await asyncio.sleep(self._delay(retry_after, deadline))
+            await asyncio.sleep(self._delay(retry_after, min(deadline, reach.deadline)))
         return _timed_out(hold_token)
+
+
+# A gateway's "the enforcer behind me is not there" counts as unreachable, like no answer at all.
+_UNREACHABLE_STATUSES = frozenset({502, 503, 504})
+
+
+class _Reachability:
+    """How long the enforcer has been out of reach while a hold waits (pure bookkeeping)."""
+
+    __slots__ = ("grace", "since")
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.since: float | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When polling gives up if the enforcer stays unreachable (infinity while it answers)."""
+        return float("inf") if self.since is None else self.since + self.grace
+
+    def answered(self, status: int) -> None:
+        if status in _UNREACHABLE_STATUSES:
+            self.unanswered()
+        else:
+            self.since = None
+
+    def unanswered(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def given_up(self) -> bool:
+        return time.monotonic() >= self.deadline
 
 
 def _read(response: httpx.Response) -> tuple[HoldOutcome, float | None]:
@@ -108,6 +153,16 @@ def _read(response: httpx.Response) -> tuple[HoldOutcome, float | None]:
 def _transient(exc: httpx.HTTPError) -> HoldOutcome:
     logger.warning("thoth: hold poll failed, will retry: %s", _failures.from_exception(exc).reason)
     return PENDING
+
+
+def _unreachable(hold_token: str, grace: float) -> HoldOutcome:
+    logger.warning("thoth: enforcer unreachable for %gs while hold %s... was pending", grace, hold_token[:8])
+    return HoldOutcome(
+        False,
+        f"the enforcer became unreachable while the call waited for approval (no answer for {grace:g}s); "
+        "the call was refused, and the hold may still be pending on the enforcer",
+        ReasonCode.ENFORCER_UNREACHABLE,
+    )
 
 
 def _timed_out(hold_token: str) -> HoldOutcome:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 import thoth
@@ -191,6 +192,46 @@ def test_step_up_transient_poll_errors_do_not_deny(
     api.on_enforce(step_up())
     api.on_hold(error(503, "unavailable", "restarting"), pending(), resolved("ALLOW"))
     assert make_tracer().authorize("send_email", {}).tool_name == "send_email"
+
+
+def _gone() -> Reply:
+    return Reply(raises=httpx.ConnectError("connection refused"))
+
+
+@pytest.mark.parametrize("gone", [_gone(), error(503, "unavailable", "down", conforms=False)])
+def test_step_up_enforcer_gone_fails_closed_after_the_grace(
+    gone: Reply, api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(step_up())
+    api.on_hold(pending(), gone)
+    started = time.monotonic()
+    with pytest.raises(ThothPolicyViolation) as info:
+        make_tracer(step_up_unreachable_grace_seconds=0.2).authorize("send_email", {})
+    assert time.monotonic() - started < 5  # the grace, not the 15-minute step-up timeout
+    assert info.value.reason_code == ReasonCode.ENFORCER_UNREACHABLE
+    assert "may still be pending" in info.value.reason
+    assert len(api.calls("/v1/enforce/hold/")) >= 3  # it kept polling through the grace
+
+
+async def test_async_step_up_enforcer_gone_fails_closed_after_the_grace(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(step_up())
+    api.on_hold(pending(), _gone())
+    with pytest.raises(ThothPolicyViolation) as info:
+        await make_tracer(step_up_unreachable_grace_seconds=0.2).aauthorize("send_email", {})
+    assert info.value.reason_code == ReasonCode.ENFORCER_UNREACHABLE
+
+
+def test_step_up_an_enforcer_back_within_the_grace_keeps_the_hold(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    # unreachable for about 0.15 s twice, each shorter than the 0.3 s grace: reachability resets
+    outage = [_gone()] * 5
+    api.on_enforce(step_up())
+    api.on_hold(*outage, pending(), *outage, resolved("ALLOW"))
+    tracer = make_tracer(step_up_unreachable_grace_seconds=0.3, step_up_poll_interval_seconds=0.03)
+    assert tracer.authorize("send_email", {}).tool_name == "send_email"
 
 
 @pytest.mark.parametrize(

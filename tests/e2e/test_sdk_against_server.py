@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 import threading
@@ -130,6 +132,46 @@ def test_a_denied_step_up_refuses_and_progressive_then_blocks(server: ThothServe
         agent.tool("send_email").run(to="eve@evil.example")
     assert blocked.value.reason_code == "REPEATED_VIOLATION"
     assert server.holds("pending", session_id) == []
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_an_enforcer_that_dies_during_a_hold_fails_closed_after_the_grace(
+    server: ThothServer, how: str
+) -> None:
+    """The enforcer is killed while a STEP_UP hold is pending: the call keeps polling for the grace
+    period (not the 1-minute step-up timeout), then refuses with enforcer_unreachable and says the
+    hold may still be pending; the tool body never runs."""
+    refund = Tool("issue_refund", lambda invoice_id, amount: "refunded")
+    agent, session_id = governed(server, refund, step_up_unreachable_grace_seconds=1.0)
+    killer = threading.Thread(target=lambda: (server.wait_for_hold(session_id), server.stop(signal.SIGKILL)))
+    tracer = thoth.create_tracer(
+        agent_id="e2e-agent",
+        approved_scope=["issue_refund"],
+        tenant_id=server.tenant_id,
+        api_url=server.url,
+        api_key=server.api_key,
+        session_id=session_id,
+        step_up_poll_interval_seconds=0.1,
+        step_up_unreachable_grace_seconds=1.0,
+    )
+    args = {"invoice_id": "INV-9", "amount": 5000}
+
+    def call() -> None:
+        if how == "sync":
+            agent.tool("issue_refund").run(**args)
+        else:
+            asyncio.run(tracer.aauthorize("issue_refund", args))
+
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(ThothPolicyViolation) as caught:
+        call()
+    waited = time.monotonic() - started
+    killer.join(timeout=10)
+    assert caught.value.reason_code == "enforcer_unreachable"
+    assert "may still be pending" in caught.value.reason
+    assert refund.calls == []
+    assert waited < 30  # bounded by the 1 s grace (plus the wait for the hold), not the step-up timeout
 
 
 def test_observe_mode_never_blocks_and_the_call_is_audited(server: ThothServer) -> None:
