@@ -12,9 +12,10 @@ import httpx
 
 from thoth.errors import ReasonCode
 
-__all__ = ["Failure", "from_exception", "from_status", "retry_after_seconds"]
+__all__ = ["GATEWAY_STATUSES", "Failure", "from_exception", "from_status", "retry_after_seconds"]
 
-_RETRYABLE_STATUS = frozenset({502, 503, 504})
+# Answers that say the enforcer is not there right now (a gateway in front of it): worth another try.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def from_status(status: int, headers: httpx.Headers, content: bytes) -> Failure:
         return Failure(
             f"enforcer failed (HTTP {status}{detail})",
             ReasonCode.ENFORCER_ERROR,
-            retryable=status in _RETRYABLE_STATUS,
+            retryable=status in GATEWAY_STATUSES,
             retry_after=retry_after_seconds(headers),
         )
     if 400 <= status < 500:

@@ -99,10 +99,6 @@ class StepUpClient:
         return _timed_out(hold_token)
 
 
-# A gateway's "the enforcer behind me is not there" counts as unreachable, like no answer at all.
-_UNREACHABLE_STATUSES = frozenset({502, 503, 504})
-
-
 class _Reachability:
     """How long the enforcer has been out of reach while a hold waits (pure bookkeeping)."""
 
@@ -118,7 +114,7 @@ class _Reachability:
         return float("inf") if self.since is None else self.since + self.grace
 
     def answered(self, status: int) -> None:
-        if status in _UNREACHABLE_STATUSES:
+        if status in _failures.GATEWAY_STATUSES:  # a gateway saying the enforcer is not there
             self.unanswered()
         else:
             self.since = None

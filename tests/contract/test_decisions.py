@@ -226,11 +226,12 @@ async def test_async_step_up_enforcer_gone_fails_closed_after_the_grace(
 def test_step_up_an_enforcer_back_within_the_grace_keeps_the_hold(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    # unreachable for about 0.15 s twice, each shorter than the 0.3 s grace: reachability resets
-    outage = [_gone()] * 5
+    # two outages of about 0.3 s, each shorter than the 0.5 s grace but longer together: an answer
+    # in between must reset the clock, or the second outage exceeds the grace and the call is refused
+    outage = [_gone()] * 10
     api.on_enforce(step_up())
     api.on_hold(*outage, pending(), *outage, resolved("ALLOW"))
-    tracer = make_tracer(step_up_unreachable_grace_seconds=0.3, step_up_poll_interval_seconds=0.03)
+    tracer = make_tracer(step_up_unreachable_grace_seconds=0.5, step_up_poll_interval_seconds=0.03)
     assert tracer.authorize("send_email", {}).tool_name == "send_email"
 
 

@@ -144,23 +144,23 @@ def test_an_enforcer_that_dies_during_a_hold_fails_closed_after_the_grace(
     refund = Tool("issue_refund", lambda invoice_id, amount: "refunded")
     agent, session_id = governed(server, refund, step_up_unreachable_grace_seconds=1.0)
     killer = threading.Thread(target=lambda: (server.wait_for_hold(session_id), server.stop(signal.SIGKILL)))
-    tracer = thoth.create_tracer(
-        agent_id="e2e-agent",
-        approved_scope=["issue_refund"],
-        tenant_id=server.tenant_id,
-        api_url=server.url,
-        api_key=server.api_key,
-        session_id=session_id,
-        step_up_poll_interval_seconds=0.1,
-        step_up_unreachable_grace_seconds=1.0,
-    )
     args = {"invoice_id": "INV-9", "amount": 5000}
 
     def call() -> None:
         if how == "sync":
             agent.tool("issue_refund").run(**args)
-        else:
-            asyncio.run(tracer.aauthorize("issue_refund", args))
+            return
+        tracer = thoth.create_tracer(
+            agent_id="e2e-agent",
+            approved_scope=["issue_refund"],
+            tenant_id=server.tenant_id,
+            api_url=server.url,
+            api_key=server.api_key,
+            session_id=session_id,
+            step_up_poll_interval_seconds=0.1,
+            step_up_unreachable_grace_seconds=1.0,
+        )
+        asyncio.run(tracer.aauthorize("issue_refund", args))
 
     killer.start()
     started = time.monotonic()
