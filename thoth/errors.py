@@ -34,6 +34,22 @@ class ReasonCode:
     MISSING_HOLD_TOKEN = "missing_hold_token"  # noqa: S105 - a reason code, not a secret
 
 
+# The codes of refusals no policy decided: Thoth could not get a decision and failed closed.
+FAILED_CLOSED_CODES = frozenset(
+    {
+        ReasonCode.ENFORCER_UNREACHABLE,
+        ReasonCode.ENFORCER_TIMEOUT,
+        ReasonCode.ENFORCER_ERROR,
+        ReasonCode.RATE_LIMITED,
+        ReasonCode.AUTH_REJECTED,
+        ReasonCode.REQUEST_REJECTED,
+        ReasonCode.MALFORMED_RESPONSE,
+        ReasonCode.UNKNOWN_DECISION,
+        ReasonCode.MISSING_HOLD_TOKEN,
+    }
+)
+
+
 class ThothError(Exception):
     """Base class of every exception Thoth raises."""
 
@@ -56,6 +72,9 @@ class ThothPolicyViolation(ThothError):
         reason_code: why, machine-readable: the enforcer's ``decision_reason_code``
             or one of :class:`ReasonCode` when the SDK failed closed.
         retry_after_seconds: for DEFER, when the caller may try again.
+        failed_closed: True when no policy decided the refusal: Thoth could not
+            get a decision (enforcer down, key rejected, a malformed answer...)
+            and refused the call rather than run it unchecked. The message says so.
     """
 
     def __init__(
@@ -74,10 +93,18 @@ class ThothPolicyViolation(ThothError):
         self.decision = decision
         self.reason_code = reason_code
         self.retry_after_seconds = retry_after_seconds
-        message = f"Thoth blocked tool '{tool_name}': {reason}"
+        if self.failed_closed:
+            message = f"Thoth blocked tool '{tool_name}' (failed closed, no policy decision): {reason}"
+        else:
+            message = f"Thoth blocked tool '{tool_name}': {reason}"
         if violation_id:
             message += f" (violation_id={violation_id})"
         super().__init__(message)
+
+    @property
+    def failed_closed(self) -> bool:
+        """True when Thoth refused the call because it could not get a policy decision."""
+        return self.reason_code in FAILED_CLOSED_CODES
 
     def __reduce__(self) -> tuple[object, ...]:  # keep keyword-only fields across pickling
         return (
@@ -117,6 +144,12 @@ def refusal_text(violation: ThothPolicyViolation) -> str:
     It says that the tool did not run and why, so the model can choose another
     path rather than retrying blindly.
     """
+    if violation.failed_closed:
+        return (
+            f"[Thoth policy] The tool '{violation.tool_name}' was not run: Thoth could not get a policy "
+            f"decision ({violation.reason}) and failed closed; no policy refused it. "
+            "Continue without it or ask the user; it may work once Thoth's enforcer answers again."
+        )
     text = f"[Thoth policy] The tool '{violation.tool_name}' was not run: {violation.reason}."
     if violation.decision == "DEFER" and violation.retry_after_seconds:
         text += f" It may be retried in {violation.retry_after_seconds:g} seconds."

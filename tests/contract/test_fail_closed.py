@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests._contract import ContractAPI, Reply, allow, error
-from thoth.errors import ReasonCode, ThothPolicyViolation
+from thoth.errors import ReasonCode, ThothPolicyViolation, refusal_text
 from thoth.tracer import Tracer
 
 _DNS = httpx.ConnectError("[Errno -2] Name or service not known")
@@ -72,6 +72,9 @@ def test_sync_failure_blocks_and_names_the_cause(
     assert ran == [], "the tool body ran although the enforcer failed"
     assert info.value.reason_code == code
     assert info.value.decision == "BLOCK"
+    assert info.value.failed_closed, "an enforcer failure must not read like a policy block"
+    assert "failed closed, no policy decision" in str(info.value)
+    assert "failed closed; no policy refused it" in refusal_text(info.value)
     if code != ReasonCode.POLICY_BLOCK:
         assert any("fail closed" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
@@ -88,6 +91,17 @@ async def test_async_failure_blocks_and_names_the_cause(
         await governed("/etc/passwd")
     assert ran == []
     assert info.value.reason_code == code
+
+
+def test_a_policy_block_does_not_read_like_a_failure(
+    api: ContractAPI, make_tracer: Callable[..., Tracer]
+) -> None:
+    api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "outside scope", "decision_reason_code": "policy_block"}))
+    with pytest.raises(ThothPolicyViolation) as info:
+        make_tracer().authorize("read_file", {"path": "a"})
+    assert not info.value.failed_closed
+    assert str(info.value) == "Thoth blocked tool 'read_file': outside scope"
+    assert "failed closed" not in refusal_text(info.value)
 
 
 def test_rejected_key_does_not_read_like_an_outage(
