@@ -96,7 +96,9 @@ async def test_async_failure_blocks_and_names_the_cause(
 def test_a_policy_block_does_not_read_like_a_failure(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "outside scope", "decision_reason_code": "policy_block"}))
+    api.on_enforce(
+        Reply(json={"decision": "BLOCK", "reason": "outside scope", "decision_reason_code": "policy_block"})
+    )
     with pytest.raises(ThothPolicyViolation) as info:
         make_tracer().authorize("read_file", {"path": "a"})
     assert not info.value.failed_closed
