@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from crewai.llms.base_llm import BaseLLM
+from crewai.tools import tool
 
 
 class ScriptedLLM(BaseLLM):
@@ -53,3 +54,39 @@ def react_final(text: str) -> str:
 
 def last_prompt_text(llm: ScriptedLLM) -> str:
     return json.dumps(llm.prompts[-1])
+
+
+class CallThenAnswerLLM(ScriptedLLM):
+    """Native function calling that answers from the conversation, not a shared queue: ``calls`` while no
+    tool result is in it, then ``answer``. Copies and concurrent runs (kickoff_for_each) each get both."""
+
+    calls: list[Any] = []
+    answer: str = "done"
+
+    def call(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        self.prompts.append(messages if isinstance(messages, str) else [dict(m) for m in messages])
+        answered = not isinstance(messages, str) and any(m.get("role") == "tool" for m in messages)
+        return self.answer if answered else self.calls
+
+
+class Tools:
+    """web_search is in scope, delete_record is not; bodies record their runs."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+        @tool("web_search")
+        def web_search(query: str) -> str:
+            """Search the web."""
+            self.ran.append(f"search:{query}")
+            return f"3 results for {query}"
+
+        @tool("delete_record")
+        def delete_record(record_id: str) -> str:
+            """Delete a customer record."""
+            self.ran.append(f"delete:{record_id}")
+            return "deleted"
+
+        self.web_search = web_search
+        self.delete_record = delete_record
+        self.all = [web_search, delete_record]

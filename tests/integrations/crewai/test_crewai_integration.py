@@ -16,35 +16,13 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 pytest.importorskip("crewai.hooks")  # a submodule: never mistake this test directory for the package
 
 from crewai import Agent, Crew, Task
-from crewai.tools import tool
-from crewai_support import ScriptedLLM, last_prompt_text, native_calls, react_call, react_final
+from crewai_support import ScriptedLLM, Tools, last_prompt_text, native_calls, react_call, react_final
 
 import thoth
 from tests.integrations._shared import REFUSAL_MARK, Approver, events, governed_options
 from thoth.integrations import crewai as thoth_crewai
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-
-class Tools:
-    """web_search is in scope, delete_record is not; bodies record their runs."""
-
-    def __init__(self) -> None:
-        self.ran: list[str] = []
-
-        @tool("web_search")
-        def web_search(query: str) -> str:
-            """Search the web."""
-            self.ran.append(f"search:{query}")
-            return f"3 results for {query}"
-
-        @tool("delete_record")
-        def delete_record(record_id: str) -> str:
-            """Delete a customer record."""
-            self.ran.append(f"delete:{record_id}")
-            return "deleted"
-
-        self.all = [web_search, delete_record]
 
 
 def _crew(llm: ScriptedLLM, tools: Tools) -> tuple[Agent, Crew]:
@@ -71,7 +49,7 @@ def _options(server: Any, agent_id: str, enforcement: str, **extra: Any) -> dict
 @pytest.fixture(autouse=True)
 def _forget_instrumented() -> Any:
     yield
-    thoth_crewai._tracers.clear()
+    thoth_crewai._reset()
 
 
 @pytest.mark.parametrize("mode", ["sync", "kickoff_async", "akickoff"])
