@@ -5,6 +5,13 @@ from a response and shape the :class:`ToolAnswer` into their message format.
 Every call gets an answer (the providers reject a turn with an unanswered call):
 the tool's result, its error, or the refusal text, and a refused or malformed
 call never reaches the tool.
+
+Who decides a call: the ``tracer=`` the loop was given, else the tracer the
+callable itself carries (a dict from ``instrument_openai`` / ``instrument_anthropic``
+or ``tracer.wrap_dict_tool``). A callable that carries none (a plain function
+added to the dict later) is refused with :class:`~thoth.errors.ThothConfigError`,
+never run. Arguments must be a JSON object (or a dict): missing, truncated or
+malformed JSON is answered as an error and the tool does not run (never with ``{}``).
 """
 
 from __future__ import annotations
@@ -64,8 +71,12 @@ def govern_tool_dict(obj: Any, tracer: Tracer, provider: str, helper: str) -> An
             f"thoth: cannot govern a {type(obj).__name__} for {provider}: pass a dict of tool functions, "
             f"or answer tool calls with {helper}()"
         )
+    for name, fn in obj.items():
+        if not callable(fn):
+            raise ThothConfigError(f"thoth: tool {name!r} is not callable ({type(fn).__name__})")
+    # Re-instrumenting with another tracer re-governs the originals under it: the new settings take effect.
     for name, fn in list(obj.items()):
-        obj[name] = tracer.wrap_dict_tool(name, fn)
+        obj[name] = tracer.wrap_dict_tool(str(name), fn)
     return obj
 
 
@@ -136,11 +147,13 @@ def _governance(
     """The tracer that governs ``fn`` and the function to run once it allows the call.
 
     A callable from ``instrument_openai`` / ``instrument_anthropic`` carries its tracer and
-    original function; we authorize with the call id ourselves and run the original.
+    original function; we authorize with the call id ourselves and run the original (never
+    the governed wrapper: that would decide twice). The loop's own ``tracer=`` wins over the
+    callable's: the loop that runs the call is the agent it is decided under.
     """
     governor = governed_by(fn)
     if governor is not None:
-        return governor
+        return (tracer, governor[1]) if tracer is not None else governor
     if tracer is None:  # never run an ungoverned tool
         raise ThothConfigError(
             f"thoth: tool {name!r} is not governed: pass tracer=..., or the dict from "
@@ -190,9 +203,10 @@ def _prepare(
 
 
 def _parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    if raw is None or raw == "":
-        return {}
-    value = json.loads(raw) if isinstance(raw, str) else raw  # JSONDecodeError is a ValueError
+    # No arguments at all is a truncated or malformed call, not a call with none: the APIs send "{}".
+    if raw is None:
+        raise ValueError("the call has no arguments")
+    value = json.loads(raw) if isinstance(raw, str) else raw  # JSONDecodeError (also for "") is a ValueError
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
     return {str(k): v for k, v in value.items()}

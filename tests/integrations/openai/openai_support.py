@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx2
+
+from tests.integrations._hosted_model import ScriptedModel
+
 
 def chat_tool_calls(*specs: tuple[str, dict[str, Any] | str, str]) -> dict[str, Any]:
     """A chat.completion whose message asks for these tool calls (name, arguments, call id)."""
@@ -78,3 +82,63 @@ def _response(output: list[dict[str, Any]]) -> dict[str, Any]:
         "tool_choice": "auto",
         "tools": [],
     }
+
+
+def chat_stream(*specs: tuple[str, str, str], cut: bool = False) -> list[dict[str, Any]]:
+    """The chunks of a streamed chat.completion asking for these tool calls (name, JSON arguments,
+    call id), the arguments split over two deltas; ``cut`` ends the stream mid-arguments."""
+    chunks = [_chunk({"role": "assistant", "content": None})]
+    for index, (name, args, call_id) in enumerate(specs):
+        half = len(args) // 2
+        head = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        chunks.append(_chunk({"tool_calls": [head]}))
+        chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": args[:half]}}]}))
+        if not cut:
+            chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": args[half:]}}]}))
+    if not cut:
+        chunks.append(_chunk({}, "tool_calls"))
+    return chunks
+
+
+def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def response_stream(*specs: tuple[str, dict[str, Any], str]) -> list[dict[str, Any]]:
+    """The events of a streamed Responses API response with these function calls."""
+    final = response_function_calls(*specs)
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": {**final, "output": []}}]
+    for index, item in enumerate(final["output"]):
+        events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    events.append({"type": "response.completed", "response": final})
+    return [{**e, "sequence_number": n} for n, e in enumerate(events)]
+
+
+class StreamingModel(ScriptedModel):
+    """A ScriptedModel that also plays streams: a scripted list is sent as server-sent events."""
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        with self._lock:
+            self.requests.append(json.loads(request.content))
+            body: Any = self._bodies.pop(0)
+        if not isinstance(body, list):
+            return httpx2.Response(200, json=body)
+        text = "".join(
+            (f"event: {e['type']}\n" if "." in str(e.get("type", "")) else "") + f"data: {json.dumps(e)}\n\n"
+            for e in body
+        )
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, content=(text + "data: [DONE]\n\n").encode()
+        )
