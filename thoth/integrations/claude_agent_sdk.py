@@ -18,10 +18,25 @@ A refusal is a ``deny`` whose reason the model reads as the tool's error result
 (``on_block="return"``); with ``on_block="raise"`` the deny also stops the agent
 (``continue: false`` from the hook, ``interrupt=True`` from ``can_use_tool``).
 MODIFY is applied through the hook's ``updatedInput``. Calls are keyed by ``tool_use_id``.
+
+The hooks fire for every tool the CLI runs: built-in tools, in-process SDK MCP servers'
+tools (``create_sdk_mcp_server``), external MCP servers' tools and the tools of sub-agents
+the CLI starts (``agents=``); ``permission_mode`` and ``allowed_tools`` do not skip them.
+The application's own hooks still run, after Thoth's, and a deny wins over their allow.
+
+The governance travels with the options: a ``dataclasses.replace`` copy keeps Thoth's hooks
+(and so its tracer). Where the SDK starts a session (``query()`` and
+``ClaudeSDKClient.connect()``, patched once on their classes) options that Thoth governed,
+whose hooks or ``can_use_tool`` were replaced or dropped since, get them back, and a
+``ClaudeSDKClient`` that was instrumented governs whatever options it holds when it
+connects. ``instrument()`` again with another tracer replaces Thoth's hooks with the new
+tracer's (same tracer: no change). A client that already connected is refused
+(``ThothConfigError``): the CLI has its hooks already.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import instrumented_by, mark_instrumented
@@ -35,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["govern_options", "instrument", "thoth_can_use_tool"]
 
 _HOOK_MARGIN_SECONDS = 30.0
+_PATCHED = "__thoth_patched__"
+_APP_CALLBACK = "__thoth_app_can_use_tool__"  # on our can_use_tool: the application's own callback
 
 
 def instrument(obj: Any, tracer: Tracer) -> Any:
@@ -46,33 +63,110 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
         )
     if getattr(obj, "_query", None) is not None:  # connect() already handed the options to the CLI
         raise ThothConfigError("instrument the ClaudeSDKClient (or its options) before it connects")
+    _patch_session_starts()
+    if obj is not options:
+        mark_instrumented(obj, tracer)  # the client governs the options it holds when it connects
     govern_options(options, tracer)
     return obj
 
 
 def govern_options(options: Any, tracer: Tracer) -> Any:
-    """Add Thoth's hooks and ``can_use_tool`` to ``ClaudeAgentOptions`` in place; return them."""
-    if instrumented_by(options.can_use_tool) is not None:
-        return options
+    """Add Thoth's hooks and ``can_use_tool`` to ``ClaudeAgentOptions`` in place; return them.
+
+    Idempotent for the same tracer; another tracer replaces the previous one's hooks.
+    """
     from claude_agent_sdk import HookMatcher
 
-    governor = _Governor(tracer, options.can_use_tool)
     hooks = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
+    current = _governor_in(hooks)
+    if current is not None and current.tracer is tracer and options.can_use_tool is current.can_use_tool:
+        mark_instrumented(options, tracer)
+        return options
+    app_can_use_tool = options.can_use_tool
+    previous = instrumented_by(app_can_use_tool)
+    if previous is not None:  # ours, from an earlier instrument(): keep only the application's callback
+        app_can_use_tool = getattr(app_can_use_tool, _APP_CALLBACK, None)
+    hooks = {event: [m for m in matchers if not _is_ours(m)] for event, matchers in hooks.items()}
+    governor = _Governor(tracer, app_can_use_tool)
     decide = HookMatcher(hooks=[governor.pre_tool_use], timeout=_hook_timeout(tracer), on_failure="block")
     hooks["PreToolUse"] = [decide, *hooks.get("PreToolUse", [])]
     hooks.setdefault("PostToolUse", []).append(HookMatcher(hooks=[governor.post_tool_use]))
     hooks.setdefault("PostToolUseFailure", []).append(HookMatcher(hooks=[governor.post_tool_use]))
-    options.hooks = hooks
+    options.hooks = {event: matchers for event, matchers in hooks.items() if matchers}
     options.can_use_tool = governor.can_use_tool
+    mark_instrumented(options, tracer)
     return options
+
+
+def _is_ours(matcher: Any) -> bool:
+    return any(
+        isinstance(getattr(hook, "__self__", None), _Governor) for hook in getattr(matcher, "hooks", ())
+    )
+
+
+def _governor_in(hooks: dict[str, list[Any]]) -> _Governor | None:
+    """Thoth's governor, when its deciding PreToolUse hook is among ``hooks``."""
+    for matcher in hooks.get("PreToolUse", ()):
+        for hook in getattr(matcher, "hooks", ()):
+            owner = getattr(hook, "__self__", None)
+            if isinstance(owner, _Governor) and getattr(hook, "__func__", None) is _Governor.pre_tool_use:
+                return owner
+    return None
+
+
+def _governing_tracer(options: Any) -> Tracer | None:
+    """The tracer that governed these options (or the options they were copied from), if any."""
+    found = instrumented_by(options) or instrumented_by(getattr(options, "can_use_tool", None))
+    if found is None and isinstance(getattr(options, "hooks", None), dict):
+        governor = _governor_in(options.hooks)
+        found = governor.tracer if governor is not None else None
+    return found
+
+
+def _reassert(options: Any, tracer: Tracer | None) -> None:
+    """Before a session starts: options that were governed get back any hook replaced since."""
+    tracer = tracer or _governing_tracer(options)
+    if tracer is not None:
+        govern_options(options, tracer)
+
+
+def _patch_session_starts() -> None:
+    """Patch, once, where the SDK hands options to the CLI: ``query()`` and ``connect()``."""
+    from claude_agent_sdk import ClaudeSDKClient
+    from claude_agent_sdk._internal.client import InternalClient
+
+    connect = ClaudeSDKClient.connect
+    if not getattr(connect, _PATCHED, False):
+
+        @functools.wraps(connect)
+        async def governed_connect(self: Any, *args: Any, **kwargs: Any) -> None:
+            if self.options is not None:
+                _reassert(self.options, instrumented_by(self))
+            await connect(self, *args, **kwargs)
+
+        setattr(governed_connect, _PATCHED, True)
+        ClaudeSDKClient.connect = governed_connect
+
+    process_query = InternalClient.process_query
+    if not getattr(process_query, _PATCHED, False):
+
+        @functools.wraps(process_query)
+        def governed_process_query(self: Any, prompt: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+            _reassert(options, None)
+            return process_query(self, prompt, options, *args, **kwargs)
+
+        setattr(governed_process_query, _PATCHED, True)
+        InternalClient.process_query = governed_process_query
 
 
 def thoth_can_use_tool(tracer: Tracer) -> Any:
     """A ``can_use_tool`` callback that decides each call it is asked about.
 
-    Prefer ``instrument(options, tracer)``: the CLI does not ask ``can_use_tool``
-    about auto-approved tools, while the hook it installs sees every call.
+    The CLI does not ask ``can_use_tool`` about auto-approved tools, so when a session
+    starts with options holding this callback, Thoth adds its hooks to them too (as
+    ``instrument(options, tracer)`` does), and the hook decides.
     """
+    _patch_session_starts()
     return _Governor(tracer, None).can_use_tool
 
 
@@ -93,6 +187,7 @@ class _Governor:
                 )
 
         mark_instrumented(can_use_tool, tracer)
+        setattr(can_use_tool, _APP_CALLBACK, app_can_use_tool)
         self.can_use_tool = can_use_tool
 
     async def pre_tool_use(self, hook_input: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:

@@ -11,17 +11,8 @@ import pytest
 
 pytest.importorskip("claude_agent_sdk")
 
-from claude_agent_sdk import (
-    ClaudeAgentOptions,
-    ClaudeSDKClient,
-    PermissionResultAllow,
-    ResultMessage,
-    ToolResultBlock,
-    UserMessage,
-    create_sdk_mcp_server,
-    tool,
-)
-from claude_agent_sdk_support import ScriptedMessagesAPI, cli_env, result_text
+from claude_agent_sdk import PermissionResultAllow
+from claude_agent_sdk_support import EMAIL, SEARCH, ScriptedMessagesAPI, Tools, options, result_text, run
 
 import thoth
 from tests.integrations._shared import (
@@ -39,65 +30,10 @@ from thoth.integrations.claude_agent_sdk import thoth_can_use_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-SEARCH, EMAIL = "mcp__docs__search_docs", "mcp__docs__send_email"
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.ran: list[tuple[str, dict[str, Any]]] = []
-
-    def server(self) -> Any:
-        @tool("search_docs", "Search the knowledge base", {"query": str})
-        async def search_docs(args: dict[str, Any]) -> dict[str, Any]:
-            self.ran.append(("search_docs", args))
-            return {"content": [{"type": "text", "text": f"3 documents about {args['query']}"}]}
-
-        @tool("send_email", "Send an email", {"to": str, "body": str})
-        async def send_email(args: dict[str, Any]) -> dict[str, Any]:
-            self.ran.append(("send_email", args))
-            return {"content": [{"type": "text", "text": f"sent to {args['to']}"}]}
-
-        return create_sdk_mcp_server("docs", tools=[search_docs, send_email])
-
 
 @pytest.fixture
 def home(tmp_path: Path) -> str:
     return str(tmp_path)
-
-
-def options(api: ScriptedMessagesAPI, home: str, tools: Tools, **extra: Any) -> ClaudeAgentOptions:
-    return ClaudeAgentOptions(
-        mcp_servers={"docs": tools.server()},
-        tools=[],  # no built-in tools: the model only has the scripted MCP ones
-        setting_sources=[],
-        model="claude-sonnet-4-5",
-        cwd=home,
-        env=cli_env(api, home),
-        **extra,
-    )
-
-
-class Run:
-    """What the SDK streamed back: the final result and the tool results, by tool_use id."""
-
-    def __init__(self) -> None:
-        self.result: ResultMessage | None = None
-        self.tool_results: dict[str, ToolResultBlock] = {}
-
-
-async def run(opts: ClaudeAgentOptions, prompt: str = "go") -> Run:
-    seen = Run()
-    async with ClaudeSDKClient(opts) as client:
-        await client.query(prompt)
-        async for message in client.receive_response():
-            if isinstance(message, ResultMessage):
-                seen.result = message
-            elif isinstance(message, UserMessage) and isinstance(message.content, list):
-                seen.tool_results.update(
-                    {b.tool_use_id: b for b in message.content if isinstance(b, ToolResultBlock)}
-                )
-    assert seen.result is not None
-    return seen
 
 
 async def test_parallel_calls_refusal_read_by_model_and_usable_after(thoth_server: Any, home: str) -> None:

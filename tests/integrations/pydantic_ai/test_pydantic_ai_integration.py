@@ -9,9 +9,7 @@ import pytest
 
 pytest.importorskip("pydantic_ai")
 
-from pydantic_ai import Agent
-from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, ToolCallPart
-from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai_support import ScriptedModel, build_agent, call
 
 import thoth
 from tests.integrations._shared import (
@@ -28,52 +26,6 @@ from tests.integrations._shared import (
 from thoth.integrations.pydantic_ai import thoth_capability
 
 pytestmark = pytest.mark.integration
-
-
-class ScriptedModel:
-    """Plays the model: each turn answers the next scripted parts; records every tool result it reads."""
-
-    def __init__(self, *turns: list[ToolCallPart] | str) -> None:
-        self.turns = list(turns)
-        self.read: dict[str, tuple[str, str]] = {}  # call id -> (outcome, content)
-
-    def __call__(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        for message in messages:
-            if isinstance(message, ModelRequest):
-                for part in message.parts:
-                    call_id = getattr(part, "tool_call_id", None)
-                    if call_id and part.part_kind in ("tool-return", "retry-prompt"):
-                        outcome = getattr(part, "outcome", None) or part.part_kind
-                        self.read[call_id] = (outcome, str(part.content))
-        turn = self.turns.pop(0)
-        return ModelResponse(parts=[TextPart(turn)] if isinstance(turn, str) else list(turn))
-
-    def model(self) -> FunctionModel:
-        return FunctionModel(self)
-
-
-def call(name: str, args: dict[str, Any], call_id: str) -> ToolCallPart:
-    return ToolCallPart(tool_name=name, args=args, tool_call_id=call_id)
-
-
-def build_agent(
-    script: ScriptedModel, ran: list[tuple[str, dict[str, Any]]], **options: Any
-) -> Agent[None, str]:
-    agent: Agent[None, str] = Agent(script.model(), **options)
-
-    @agent.tool_plain
-    def search_docs(query: str) -> str:
-        """Search the knowledge base."""
-        ran.append(("search_docs", {"query": query}))
-        return f"3 documents about {query}"
-
-    @agent.tool_plain
-    async def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        ran.append(("send_email", {"to": to, "body": body}))
-        return f"sent to {to}"
-
-    return agent
 
 
 def test_run_sync_parallel_calls_refusal_read_and_usable_after(thoth_server: Any) -> None:
