@@ -3,7 +3,6 @@ its workbench governed by Thoth, against a real `thoth serve` on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,11 +10,9 @@ import pytest
 pytest.importorskip("autogen_agentchat")
 pytest.importorskip("autogen_ext")
 
+from agentchat_support import Tools, calls, model, results_seen
 from autogen_agentchat.agents import AssistantAgent
-from autogen_core import FunctionCall
-from autogen_core.models import CreateResult, FunctionExecutionResultMessage, RequestUsage
 from autogen_core.tools import FunctionTool, StaticWorkbench
-from autogen_ext.models.replay import ReplayChatCompletionClient
 
 import thoth
 from tests.integrations._shared import (
@@ -32,54 +29,6 @@ from tests.integrations._shared import (
 from thoth.integrations.agentchat import govern_workbench
 
 pytestmark = pytest.mark.integration
-
-MODEL_INFO = {
-    "vision": False,
-    "function_calling": True,
-    "json_output": False,
-    "family": "unknown",
-    "structured_output": False,
-}
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.ran: list[tuple[str, dict[str, Any]]] = []
-
-    def functions(self) -> list[Any]:
-        def search_docs(query: str) -> str:
-            """Search the knowledge base."""
-            self.ran.append(("search_docs", {"query": query}))
-            return f"3 documents about {query}"
-
-        async def send_email(to: str, body: str) -> str:
-            """Send an email."""
-            self.ran.append(("send_email", {"to": to, "body": body}))
-            return f"sent to {to}"
-
-        return [search_docs, send_email]
-
-
-def calls(*specs: tuple[str, dict[str, Any], str]) -> CreateResult:
-    return CreateResult(
-        finish_reason="function_calls",
-        content=[FunctionCall(id=cid, name=name, arguments=json.dumps(args)) for name, args, cid in specs],
-        usage=RequestUsage(prompt_tokens=0, completion_tokens=0),
-        cached=False,
-    )
-
-
-def model(*steps: Any) -> ReplayChatCompletionClient:
-    return ReplayChatCompletionClient(list(steps), model_info=MODEL_INFO)  # type: ignore[arg-type]
-
-
-async def results_seen(agent: AssistantAgent) -> dict[str, Any]:
-    """call id -> the FunctionExecutionResult in the model's context (what the model reads next)."""
-    seen: dict[str, Any] = {}
-    for message in await agent.model_context.get_messages():
-        if isinstance(message, FunctionExecutionResultMessage):
-            seen.update({r.call_id: r for r in message.content})
-    return seen
 
 
 async def test_instrumented_agent_parallel_calls_and_usable_after_refusal(thoth_server: Any) -> None:
