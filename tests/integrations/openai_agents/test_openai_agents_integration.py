@@ -9,8 +9,9 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, Runner, ToolInputGuardrailTripwireTriggered, function_tool, set_tracing_disabled
+from agents import Agent, Runner, ToolInputGuardrailTripwireTriggered, set_tracing_disabled
 from agents.testing import ScriptedModel, assistant_message, function_call
+from openai_agents_support import Tools, outputs_seen
 
 import thoth
 from tests.integrations._shared import (
@@ -27,37 +28,6 @@ from tests.integrations._shared import (
 pytestmark = pytest.mark.integration
 
 set_tracing_disabled(True)  # the SDK's trace exporter would call the hosted API
-
-
-class Tools:
-    def __init__(self) -> None:
-        self.ran: list[tuple[str, dict[str, Any]]] = []
-
-    def functions(self) -> list[Any]:
-        @function_tool
-        def search_docs(query: str) -> str:
-            """Search the knowledge base."""
-            self.ran.append(("search_docs", {"query": query}))
-            return f"3 documents about {query}"
-
-        @function_tool
-        async def send_email(to: str, body: str) -> str:
-            """Send an email."""
-            self.ran.append(("send_email", {"to": to, "body": body}))
-            return f"sent to {to}"
-
-        return [search_docs, send_email]
-
-
-def outputs_seen(model: ScriptedModel) -> dict[str, str]:
-    """call id -> the function_call_output the model was sent for it."""
-    seen: dict[str, str] = {}
-    for call in model.calls:
-        if isinstance(call.input, list):
-            for item in call.input:
-                if isinstance(item, dict) and item.get("type") == "function_call_output":
-                    seen[item["call_id"]] = str(item["output"])
-    return seen
 
 
 def test_sync_run_parallel_calls_refusal_read_by_model_and_usable_after(thoth_server: Any) -> None:
