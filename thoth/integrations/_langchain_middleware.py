@@ -20,7 +20,11 @@ class ThothMiddleware(AgentMiddleware):  # type: ignore[misc]  # langchain is un
 
     A refusal returns ``ToolMessage(status="error")`` with the reason, and the
     agent goes on; with ``tracer.on_block == "raise"`` the run raises
-    ``ThothPolicyViolation`` instead.
+    ``ThothPolicyViolation`` instead. Each call is decided once, under this
+    middleware's tracer, even for a tool governed in place by another agent; a
+    tool it runs that is not governed yet becomes governed in place (so direct
+    calls of that object are checked too). Put it last in ``middleware=[...]``
+    to check the call as it will run (a later middleware may rewrite it).
     """
 
     def __init__(self, tracer: Tracer) -> None:

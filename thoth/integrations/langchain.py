@@ -1,50 +1,71 @@
-"""LangChain: govern tools (``@tool``, ``StructuredTool``, ``BaseTool``), agents
-built with ``create_agent``, and ``AgentExecutor`` (``langchain_classic``).
+"""LangChain: govern tools (``@tool``, ``StructuredTool``, ``BaseTool`` subclasses), agents built
+with ``create_agent``, and ``AgentExecutor`` (``langchain_classic``).
 
-Two hooks, both public surfaces of langchain:
+Governed in place: ``instrument(obj, tracer)`` returns the same object, and the tool objects
+you hold are governed themselves (see :mod:`thoth.integrations._langchain_toolcall`):
 
-* ``GovernedTool``: a proxy ``BaseTool`` with the inner tool's name and schema
-  whose ``run`` / ``arun`` (what ``invoke``, ``ainvoke``, ``AgentExecutor`` and
-  ``ToolNode`` all go through) authorize the call and then hand it, unchanged,
-  to the inner tool's own ``run`` / ``arun``: callbacks, validation, injected
-  arguments and ``ToolMessage`` formatting stay the inner tool's.
-* ``ThothMiddleware``: an ``AgentMiddleware`` for ``create_agent`` with both
-  ``wrap_tool_call`` and ``awrap_tool_call``.
+* a tool, a list of tools, an object with ``.tools``: each ``BaseTool`` becomes an instance
+  of a governed subclass of its own class, so ``invoke``, ``ainvoke``, ``run``, ``arun``,
+  ``batch``, ``abatch``, ``stream``, ``astream``, a direct ``tool.func(...)`` /
+  ``await tool.coroutine(...)`` and ``tool._run(...)`` are all decided first, wherever the
+  tool is used (``AgentExecutor``, ``create_agent``, ``ToolNode``, your own loop after
+  ``model.bind_tools``). Copies of the tool stay governed. Plain functions in a list are
+  replaced by governed ones (``Tracer.wrap_tool``); the function object you hold yourself
+  is yours, as any Python function is. Provider built-in tools (dicts) run at the provider.
+* an ``AgentExecutor``: its tools as above, and the executor itself, whose every tool step
+  (``invoke``, ``ainvoke``, ``stream``, ``astream``, ``batch``, ``iter``, copies) runs with
+  the executor's tracer in scope: a tool shared by two executors is decided under the one
+  that runs it, and a tool added to ``executor.tools`` later is governed when it first runs.
+* a ``create_agent`` graph: its ToolNode and tools (``thoth.integrations.langgraph``).
+* ``ThothMiddleware`` / ``middleware(tracer)`` for ``create_agent(..., middleware=[...])``
+  (``wrap_tool_call`` and ``awrap_tool_call``): it decides the calls the agent makes, and
+  governs in place each tool it runs. Put it last to check the call that actually runs.
 
-``instrument(obj, tracer)`` takes an ``AgentExecutor``, a list of tools, an
-object with ``.tools`` (all governed in place, the same object is returned), a
-compiled graph from ``create_agent`` (its ToolNode is governed, see
-``thoth.integrations.langgraph``), or one tool (a governed proxy is returned:
-a pydantic tool cannot be patched in place).
+Who decides: the agent that runs the call (executor, ToolNode, middleware) when there is
+one; else the tool's own tracer, from the first ``instrument()`` that reached it.
+Instrumenting a tool (or a list of tools) already governed under other settings raises
+``ThothConfigError`` (nothing would say which agent decides); re-instrumenting an agent
+with new settings takes effect. ``instrument()`` on a list governs the tools in it then:
+a tool appended to that list later is not known to Thoth unless an instrumented agent runs it.
 
-A refusal is what the framework shows the model for a handled tool error: the
-refusal text, as ``ToolMessage(status="error")`` when the call carries a
-tool-call id (``tracer.on_block == "return"``); or ``ThothPolicyViolation``
-raised out of the agent run (``"raise"``). The tool body never runs.
+A refusal is what the framework shows the model for a handled tool error: the refusal
+text, as ``ToolMessage(status="error")`` when the call carries a tool-call id
+(``tracer.on_block == "return"``); or ``ThothPolicyViolation`` raised out of the tool and
+the agent run (``"raise"``), uncaught by langchain. The tool body never runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableSequence
+from collections.abc import MutableSequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
-from pydantic import PrivateAttr
 
 from thoth.errors import ThothConfigError
-from thoth.integrations._langchain_toolcall import record_tool_result
+from thoth.integrations._langchain_toolcall import (
+    GovernedTool,
+    ToolFailed,
+    agent_scope,
+    govern_in_place,
+)
 
 if TYPE_CHECKING:
-    from thoth._governed import GovernedCall
     from thoth.tracer import Tracer
 
 # Also ThothMiddleware, loaded on first access (it needs the `langchain` package).
-__all__ = ["GovernedTool", "govern_tool", "govern_tools", "instrument", "middleware"]
+__all__ = [
+    "GovernedTool",
+    "ToolFailed",
+    "govern_executor",
+    "govern_tool",
+    "govern_tools",
+    "instrument",
+    "middleware",
+]
 
 
 def instrument(obj: Any, tracer: Tracer) -> Any:
-    """Govern a LangChain agent, executor, tool list or tool. See the module docstring."""
+    """Govern a LangChain agent, executor, tool list or tool in place. See the module docstring."""
     if isinstance(obj, BaseTool):
         return govern_tool(obj, tracer)
     if isinstance(obj, MutableSequence):
@@ -53,6 +74,8 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
         from thoth.integrations import langgraph
 
         return langgraph.instrument(obj, tracer)
+    if _is_agent_executor(obj):
+        return govern_executor(obj, tracer)
     tools = getattr(obj, "tools", None)
     if isinstance(tools, MutableSequence):
         govern_tools(tools, tracer)
@@ -67,20 +90,30 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
 
 
 def govern_tools(tools: MutableSequence[Any], tracer: Tracer) -> MutableSequence[Any]:
-    """Replace each tool of ``tools`` by its governed proxy, in place; returns ``tools``."""
+    """Govern each tool of ``tools`` in place (plain functions are replaced); returns ``tools``."""
     for index, tool in enumerate(tools):
         tools[index] = _govern_any(tool, tracer)
     return tools
 
 
-def govern_tool(tool: BaseTool, tracer: Tracer, *, name: str | None = None) -> GovernedTool:
-    """A governed proxy of ``tool`` (same name, description and argument schema).
+def govern_tool(tool: BaseTool, tracer: Tracer, *, name: str | None = None) -> BaseTool:
+    """Govern ``tool`` in place and return it (the same object).
 
     ``name`` is the tool name policy sees, if not the tool's own (``Tracer.wrap_tool(name, tool)``).
+    Raises ThothConfigError when the tool is already governed under other settings.
     """
-    if isinstance(tool, GovernedTool):
-        tool = tool.inner
-    return GovernedTool.wrap(tool, tracer, policy_name=name)
+    return govern_in_place(tool, tracer, policy_name=name)
+
+
+def govern_executor(executor: Any, tracer: Tracer) -> Any:
+    """Govern an ``AgentExecutor`` in place: its tools, and each tool step it takes."""
+    previous = _executor_tracer(executor)
+    if not isinstance(executor, _GovernedExecutor):
+        object.__setattr__(executor, "__class__", _executor_class(type(executor)))
+    object.__setattr__(executor, _EXECUTOR_STATE, _Carrier(tracer))
+    for tool in executor.tools:
+        govern_in_place(tool, tracer, shared=True, replaces=previous)
+    return executor
 
 
 def middleware(tracer: Tracer) -> Any:
@@ -115,120 +148,75 @@ def _is_langgraph(obj: Any) -> bool:
     return any(cls.__module__.startswith("langgraph.") for cls in type(obj).__mro__)
 
 
-# What the model and the framework see of a tool (``extras`` is newer than langchain-core 1.0).
-_SURFACE = (
-    "name",
-    "description",
-    "args_schema",
-    "return_direct",
-    "response_format",
-    "tags",
-    "metadata",
-    "extras",
-)
+def _is_agent_executor(obj: Any) -> bool:
+    # langchain_classic's AgentExecutor (and the older langchain.agents one): every tool step
+    # goes through these two methods.
+    cls = type(obj)
+    return callable(getattr(cls, "_perform_agent_action", None)) and callable(
+        getattr(cls, "_aperform_agent_action", None)
+    )
 
 
-class GovernedTool(BaseTool):  # type: ignore[misc]  # langchain is untyped for mypy here
-    """A ``BaseTool`` that authorizes each call, then runs the inner tool."""
+# ---- AgentExecutor ----------------------------------------------------------------------------
+_EXECUTOR_STATE = "_thoth_executor_tracer"
 
-    _inner: BaseTool = PrivateAttr()
-    _tracer: Any = PrivateAttr()
-    _policy_name: str = PrivateAttr()
 
-    @classmethod
-    def wrap(cls, inner: BaseTool, tracer: Tracer, policy_name: str | None = None) -> GovernedTool:
-        surface = {field: getattr(inner, field) for field in _SURFACE if field in BaseTool.model_fields}
-        governed = cls(**surface)
-        governed._inner = inner
-        governed._tracer = tracer
-        governed._policy_name = policy_name or inner.name
-        return governed
+class _Carrier:
+    """The executor's tracer, in its __dict__: copies of the executor share it, never copy it."""
 
-    @property
-    def inner(self) -> BaseTool:
-        """The tool this proxy governs."""
-        return self._inner
+    __slots__ = ("tracer",)
 
-    # The schema the model sees and ToolNode inspects for injected arguments is the inner tool's.
-    @property
-    def args(self) -> dict[str, Any]:
-        return dict(self._inner.args)
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
 
-    @property
-    def tool_call_schema(self) -> Any:
-        return self._inner.tool_call_schema
+    def __copy__(self) -> _Carrier:
+        return self
 
-    def get_input_schema(self, config: Any = None) -> Any:
-        return self._inner.get_input_schema(config)
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Carrier:
+        return self
 
-    @property
-    def func(self) -> Callable[..., Any] | None:
-        return getattr(self._inner, "func", None)
 
-    @property
-    def coroutine(self) -> Callable[..., Any] | None:
-        return getattr(self._inner, "coroutine", None)
+def _executor_tracer(executor: Any) -> Tracer | None:
+    carrier = executor.__dict__.get(_EXECUTOR_STATE)
+    return carrier.tracer if isinstance(carrier, _Carrier) else None
 
-    def run(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        policy_args = self._policy_args(tool_input)
-        governed = self._tracer.govern(self._policy_name, policy_args, call_id=kwargs.get("tool_call_id"))
-        if governed.refused:
-            return self._refuse(governed, kwargs.get("tool_call_id"))
-        with governed:
-            result = self._inner.run(self._input_for(tool_input, policy_args, governed), *args, **kwargs)
-        return record_tool_result(governed, result, ToolFailed)
 
-    async def arun(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        policy_args = self._policy_args(tool_input)
-        governed = await self._tracer.agovern(
-            self._policy_name, policy_args, call_id=kwargs.get("tool_call_id")
-        )
-        if governed.refused:
-            return self._refuse(governed, kwargs.get("tool_call_id"))
-        with governed:
-            result = await self._inner.arun(
-                self._input_for(tool_input, policy_args, governed), *args, **kwargs
+def _step_tracer(executor: Any, name_to_tool_map: dict[str, Any]) -> Tracer:
+    tracer = _executor_tracer(executor)
+    if tracer is None:
+        raise ThothConfigError("thoth: this AgentExecutor has lost its governance; instrument it again")
+    for tool in name_to_tool_map.values():  # tools added or replaced after instrument()
+        if isinstance(tool, BaseTool):
+            govern_in_place(tool, tracer, shared=True)
+    return tracer
+
+
+class _GovernedExecutor:
+    """Mixed into an AgentExecutor's class: each tool step runs with the executor's tracer in scope."""
+
+    def _perform_agent_action(
+        self, name_to_tool_map: dict[str, Any], color_mapping: Any, agent_action: Any, *args: Any
+    ) -> Any:
+        tracer = _step_tracer(self, name_to_tool_map)
+        with agent_scope(tracer, call_id=getattr(agent_action, "tool_call_id", None)):
+            return super()._perform_agent_action(  # type: ignore[misc]
+                name_to_tool_map, color_mapping, agent_action, *args
             )
-        return record_tool_result(governed, result, ToolFailed)
 
-    def _run(self, *args: Any, **kwargs: Any) -> Any:
-        # Every entry point goes through run()/arun(); reaching here would skip the check.
-        raise ThothConfigError("thoth: a GovernedTool runs through run()/invoke(), not _run()")
-
-    def _policy_args(self, tool_input: str | dict[str, Any]) -> dict[str, Any]:
-        """The arguments the model chose: injected ones (state, runtime, call id) stay local."""
-        visible = self._visible_args()
-        if isinstance(tool_input, dict):
-            return {k: v for k, v in tool_input.items() if visible is None or k in visible}
-        if visible is not None and len(visible) == 1:
-            return {next(iter(visible)): tool_input}
-        return {"input": tool_input}
-
-    def _visible_args(self) -> set[str] | None:
-        try:
-            return set(self._inner.args)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            return None  # e.g. a hand-written JSON schema without "properties": keep every argument
-
-    def _input_for(
-        self, tool_input: str | dict[str, Any], policy_args: dict[str, Any], governed: GovernedCall
-    ) -> str | dict[str, Any]:
-        """The input to run with: the original, or the enforcer's rewrite after a MODIFY."""
-        if not governed.modified:
-            return tool_input
-        injected = (
-            {k: v for k, v in tool_input.items() if k not in policy_args}
-            if isinstance(tool_input, dict)
-            else {}
-        )
-        return {**injected, **governed.args}
-
-    def _refuse(self, governed: GovernedCall, call_id: str | None) -> Any:
-        text = governed.refuse()  # raises on on_block="raise"
-        if call_id is None:
-            return text
-        return ToolMessage(content=text, name=self.name, tool_call_id=call_id, status="error")
+    async def _aperform_agent_action(
+        self, name_to_tool_map: dict[str, Any], color_mapping: Any, agent_action: Any, *args: Any
+    ) -> Any:
+        tracer = _step_tracer(self, name_to_tool_map)
+        with agent_scope(tracer, call_id=getattr(agent_action, "tool_call_id", None)):
+            return await super()._aperform_agent_action(  # type: ignore[misc]
+                name_to_tool_map, color_mapping, agent_action, *args
+            )
 
 
-class ToolFailed(Exception):
-    """The inner tool failed and langchain turned the error into its result."""
+_EXECUTOR_CLASSES: dict[type, type] = {}  # one governed subclass per executor class
+
+
+def _executor_class(cls: type) -> type:
+    if cls not in _EXECUTOR_CLASSES:
+        _EXECUTOR_CLASSES[cls] = type(cls.__name__, (_GovernedExecutor, cls), {"__module__": cls.__module__})
+    return _EXECUTOR_CLASSES[cls]
