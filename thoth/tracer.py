@@ -302,7 +302,8 @@ class Tracer:
         """Govern ``fn``: same name, docstring and signature; sync stays sync, async stays async.
 
         Wrapping an already governed callable re-governs the original (never twice).
-        Framework tool objects (e.g. a LangChain ``BaseTool``) get that framework's proxy.
+        Framework tool objects are governed by that framework's integration (a LangChain
+        ``BaseTool`` in place: the same object is returned).
         """
         governor = governed_by(fn)
         if governor is not None and governor[0] is self:
@@ -429,7 +430,10 @@ class _DictBinder:
             raise TypeError(f"a governed tool takes one arguments dict, got {len(args)} positional arguments")
         values: Any = args[0] if args else {}
         if isinstance(values, str | bytes):
-            values = json.loads(values or "{}")
+            try:
+                values = json.loads(values or "{}")
+            except ValueError:  # never the text itself: it is the call's content
+                raise TypeError("a governed tool's arguments are not valid JSON") from None
         if not isinstance(values, Mapping):
             raise TypeError(f"a governed tool takes an arguments dict, not {type(values).__name__}")
         merged = {**values, **kwargs}

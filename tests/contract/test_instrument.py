@@ -104,6 +104,15 @@ def test_instrument_openai_and_anthropic_take_the_arguments_dict(api: ContractAP
     assert anthropic_tools["search_docs"]({"q": "retention"}) == "found retention"
 
 
+def test_a_dispatcher_given_malformed_json_refuses_without_asking_or_running(api: ContractAPI) -> None:
+    ran: list[str] = []
+    governed = thoth.instrument_openai({"send_email": lambda to: ran.append(to)}, **COMMON)
+    with pytest.raises(TypeError, match="not valid JSON") as info:
+        governed["send_email"]('{"to": "secret@example.com"')
+    assert "secret@example.com" not in str(info.value)  # the call's content stays out of the error
+    assert ran == [] and api.enforce_bodies() == []
+
+
 def test_readme_violation_handling_in_a_tool_loop(api: ContractAPI) -> None:
     api.on_enforce(Reply(json={"decision": "BLOCK", "reason": "delete_record is outside the approved scope"}))
     governed = thoth.instrument_anthropic(
