@@ -9,15 +9,29 @@ A refusal becomes the call's ``ToolErrorEvent``, never running the tool: with
 does for a tool that raised (a ``TestConfig`` with ``raise_tool_errors=True``
 re-raises it; a real provider reads "ThothPolicyViolation: ...").
 Calls are keyed by the model's tool-call id (``ToolCallEvent.id``).
+
+The middleware sees every tool call of the agent's turns (``ask``, ``run``, ``resume``),
+whatever the tool (``tools=``, tools appended to ``agent.tools`` later, ``ask(tools=...)``,
+plugins, MCP toolkits), and ``copy.copy(agent)`` shares it. Agents the agent delegates
+to through ``agent.as_tool()`` / ``subagent_tool`` run their tools with their own
+middleware: ``instrument()`` instruments those without one (also those added later,
+found at the start of each turn); one instrumented on its own keeps its settings, so a
+tool is decided under the agent that runs it. Sub-tasks (``Agent(tasks=TaskConfig(...))``)
+spawn a bare agent with the parent's tools and no middleware: ``instrument()`` refuses
+such an agent with ``ThothConfigError``. Instrumenting again with another tracer replaces
+the middleware (the new settings take effect); the same tracer again is a no-op.
+Server-side tools a provider runs itself (web search etc.) never reach a middleware.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import instrumented_by, mark_instrumented
+from thoth.errors import ThothConfigError
 from thoth.integrations._govern import best_effort
 
 if TYPE_CHECKING:
@@ -27,19 +41,45 @@ if TYPE_CHECKING:
 __all__ = ["instrument", "thoth_middleware"]
 
 
-def thoth_middleware(tracer: Tracer) -> Any:
+def thoth_middleware(tracer: Tracer, *, owner: Any = None) -> Any:
     """A middleware factory for ``ag2.Agent(middleware=[...])`` / ``agent.add_middleware``."""
     from ag2.middleware import Middleware
 
-    return Middleware(_middleware_class(), tracer=tracer)
+    return Middleware(_middleware_class(), tracer=tracer, owner=None if owner is None else weakref.ref(owner))
 
 
 def instrument(agent: Any, tracer: Tracer) -> Any:
-    """Add the Thoth middleware to an ``ag2.Agent`` (once) and return the agent."""
-    if instrumented_by(agent) is None:
-        agent.add_middleware(thoth_middleware(tracer))
-        mark_instrumented(agent, tracer)
+    """Add the Thoth middleware to an ``ag2.Agent`` (or replace it with ``tracer``'s) and return it."""
+    previous = instrumented_by(agent)
+    if previous is tracer:
+        return agent
+    if getattr(agent, "tasks", None) is not None:
+        raise ThothConfigError(
+            f"agent {getattr(agent, 'name', '?')!r} has sub-tasks enabled (tasks=TaskConfig(...)): ag2 runs "
+            "sub-tasks as a new agent without any middleware, so Thoth cannot govern their tool calls; "
+            "create the agent without tasks=, or delegate to an instrumented agent with agent.as_tool()"
+        )
+    ours = [i for i, m in enumerate(agent._middleware) if getattr(m, "cls", None) is _middleware_class()]
+    if ours:  # instrumented before: the new settings replace the old ones, in the same place
+        agent._middleware[ours[0]] = thoth_middleware(tracer, owner=agent)
+        for i in reversed(ours[1:]):
+            del agent._middleware[i]
+    else:
+        agent.add_middleware(thoth_middleware(tracer, owner=agent))
+    mark_instrumented(agent, tracer)
+    _govern_subagents(agent, tracer, previous)
     return agent
+
+
+def _govern_subagents(agent: Any, tracer: Tracer, previous: Tracer | None = None) -> None:
+    """Instrument the agents behind ``agent``'s delegation tools that have no tracer (or ``previous``)."""
+    for tool in list(getattr(agent, "tools", ())):
+        sub = getattr(tool, "agent", None)
+        if sub is None or sub is agent or not hasattr(sub, "add_middleware"):
+            continue
+        current = instrumented_by(sub)
+        if current is None or (previous is not None and current is previous):
+            instrument(sub, tracer)
 
 
 @functools.cache
@@ -48,9 +88,16 @@ def _middleware_class() -> type[Any]:
     from ag2.middleware import BaseMiddleware
 
     class ThothMiddleware(BaseMiddleware):  # type: ignore[misc]
-        def __init__(self, event: Any, context: Any, *, tracer: Tracer) -> None:
+        def __init__(self, event: Any, context: Any, *, tracer: Tracer, owner: Any = None) -> None:
             super().__init__(event, context)
             self._tracer = tracer
+            self._owner = owner
+
+        async def on_turn(self, call_next: Any, event: Any, context: Any) -> Any:
+            agent = self._owner() if self._owner is not None else None
+            if agent is not None:  # delegation tools added since instrument()
+                _govern_subagents(agent, self._tracer)
+            return await call_next(event, context)
 
         async def on_tool_execution(self, call_next: Any, event: Any, context: Any) -> Any:
             return await _execute(self._tracer, call_next, event, context)
