@@ -13,10 +13,10 @@ import pytest
 pytest.importorskip("langgraph.prebuilt")
 
 from langchain_core.messages import AIMessage
-from langchain_core.tools import StructuredTool, tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Send
+from test_langgraph_integration import Tools
 
 import thoth
 from tests.integrations._langchain_model import calls, scripted, tool_messages_seen
@@ -32,41 +32,6 @@ pytestmark = [
 ]
 
 SLACK = {"channel": "#analytics", "message": "Q4: 42"}
-
-
-class Tools:
-    """search_database is in scope, send_slack_message is not; bodies record their runs."""
-
-    def __init__(self) -> None:
-        self.ran: list[str] = []
-
-        @tool
-        def search_database(query: str) -> str:
-            """Search the internal knowledge base."""
-            self.ran.append(f"search:{query}")
-            return f"Q4 revenue for {query}: 42"
-
-        def send_slack_message(channel: str, message: str) -> str:
-            """Post a message to Slack."""
-            self.ran.append(f"slack:{channel}")
-            return "posted"
-
-        async def asend_slack_message(channel: str, message: str) -> str:
-            self.ran.append(f"slack:{channel}")
-            return "posted"
-
-        self.search_database = search_database
-        self.send_slack_message = StructuredTool.from_function(
-            func=send_slack_message, coroutine=asend_slack_message
-        )
-
-    @property
-    def all(self) -> list[Any]:
-        return [self.search_database, self.send_slack_message]
-
-    @property
-    def posted(self) -> bool:
-        return any(entry.startswith("slack:") for entry in self.ran)
 
 
 def _agent_id() -> str:

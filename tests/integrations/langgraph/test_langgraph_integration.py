@@ -61,6 +61,10 @@ class Tools:
     def all(self) -> list[Any]:
         return [self.search_database, self.send_slack_message]
 
+    @property
+    def posted(self) -> bool:
+        return any(entry.startswith("slack:") for entry in self.ran)
+
 
 def _search_and_post() -> list[AIMessage]:
     return [

@@ -12,42 +12,13 @@ import pytest
 pytest.importorskip("mcp")
 
 from mcp import Client, ClientSessionGroup, types
-from mcp.server.mcpserver import MCPServer
+from test_mcp_integration import Call, build_server, text
 
 import thoth
 from tests.integrations._shared import REFUSAL_MARK, events, governed_options, make_tracer, new_agent_id
 from thoth.integrations.mcp import govern_mcp_session, thoth_extension
 
 pytestmark = pytest.mark.integration
-
-Call = tuple[str, dict[str, Any]]
-
-
-def build_server(ran: list[Call], **options: Any) -> MCPServer:
-    server = MCPServer("docs", **options)
-
-    @server.tool()
-    async def search_docs(query: str) -> str:
-        """Search the knowledge base."""
-        ran.append(("search_docs", {"query": query}))
-        return f"3 documents about {query}"
-
-    @server.tool()
-    def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        ran.append(("send_email", {"to": to, "body": body}))
-        return f"sent to {to}"
-
-    @server.resource("docs://readme")
-    def readme() -> str:
-        """The readme."""
-        return "read me"
-
-    return server
-
-
-def text(result: Any) -> str:
-    return "\n".join(c.text for c in result.content)
 
 
 def blocked(server: Any, agent_id: str, tool: str = "send_email") -> bool:

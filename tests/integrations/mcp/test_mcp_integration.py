@@ -48,6 +48,11 @@ def build_server(ran: list[Call], **options: Any) -> MCPServer:
         ran.append(("send_email", {"to": to, "body": body}))
         return f"sent to {to}"
 
+    @server.resource("docs://readme")
+    def readme() -> str:
+        """The readme."""
+        return "read me"
+
     return server
 
 
