@@ -25,7 +25,7 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): $(BIN)/uv pyproject.toml requirements/dev.lock
-	$(BIN)/uv pip install -q --python $(BIN)/python -c requirements/dev.lock -e ".[dev,server,bench]"
+	$(BIN)/uv pip install -q --python $(BIN)/python -c requirements/dev.lock -e ".[dev,server,bench,postgres]"
 	touch $@
 
 install: $(STAMP)
@@ -73,7 +73,7 @@ serve: $(STAMP)
 
 # Re-resolve every lock file (needs the package index).
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra bench -o requirements/dev.lock
+	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra bench --extra postgres -o requirements/dev.lock
 	@for fw in $(INTEGRATIONS); do \
 	  $(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra $$fw -o requirements/$$fw.lock || exit 1; \
 	done

@@ -183,8 +183,16 @@ def _server_lines(value: Any) -> str:
     if isinstance(value, dict) and "error" in value:
         return f"  FAILED: {value['error']}"
     if isinstance(value, dict):
-        return "\n".join(f"  {k}: {v}" for k, v in value.items())
+        return "\n".join(_server_item(k, v) for k, v in value.items())
     return f"  {value}"
+
+
+def _server_item(key: str, value: Any) -> str:
+    """A list of result rows (decisions, events) as one line per row."""
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        rows = ["    " + ", ".join(f"{k}={v}" for k, v in row.items()) for row in value]
+        return "\n".join([f"  {key}:", *rows])
+    return f"  {key}: {value}"
 
 
 def targets(sc: dict[str, Any], ours: str, theirs: str | None) -> list[dict[str, str]]:

@@ -142,6 +142,30 @@ class ThothServer:
         self.stop()
         return self.start()
 
+    def kill(self) -> int | None:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown, no flush; returns the exit code."""
+        if self.process is None:
+            return self.returncode
+        self.process.kill()
+        self.process.wait(timeout=15)
+        self.returncode = self.process.returncode
+        self.process = None
+        return self.returncode
+
+    def replica(self, workdir: Path) -> ThothServer:
+        """A second server on this one's store (same db_url, keys, tenant, policy file and options),
+        not started: replicas behind a load balancer share nothing but the database."""
+        other = ThothServer(
+            workdir,
+            tenant_id=self.tenant_id,
+            webhook_url=self.webhook_url,
+            extra_args=self.extra_args,
+            db_url=self.db_url,
+        )
+        other.api_key, other.admin_key = self.api_key, self.admin_key
+        other.policy_path = self.policy_path
+        return other
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 

@@ -70,7 +70,34 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--webhook-url", metavar="URL", help="POST new holds here (Slack-compatible)")
     serve.add_argument("--insecure-dev", action="store_true", help="accept requests without a key")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="upgrade a store whose schema is behind (default: refuse to start and print the command)",
+    )
+    serve.add_argument(
+        "--sqlite-synchronous",
+        choices=["normal", "full"],
+        help="SQLite durability: normal (WAL default: commits survive a process crash) or full "
+        "(fsync on each commit: they also survive a power loss); also THOTH_SERVER_SQLITE_SYNCHRONOUS",
+    )
+    serve.add_argument(
+        "--db-pool-size", type=_positive_int, metavar="N", help="connections to the store per process"
+    )
     serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="the store's schema version").add_subparsers(title="db commands")
+    for name, handler, text in (
+        ("upgrade", _db_upgrade, "create or upgrade the store's schema to this thoth's version"),
+        ("current", _db_current, "print the store's schema version"),
+    ):
+        command = db.add_parser(name, help=text)
+        command.add_argument(
+            "--db",
+            metavar="URL",
+            help="SQLAlchemy URL (default $THOTH_SERVER_DB_URL, else sqlite:///thoth.db)",
+        )
+        command.set_defaults(handler=handler)
 
     holds = commands.add_parser("holds", help="list, approve or deny step-up holds").add_subparsers(
         title="holds commands"
@@ -139,7 +166,71 @@ def _serve(args: argparse.Namespace) -> int:
         insecure_dev=args.insecure_dev,
         webhook_url=args.webhook_url,
         log_level=args.log_level,
+        migrate=args.migrate,
+        sqlite_synchronous=args.sqlite_synchronous,
+        db_pool_size=args.db_pool_size,
     )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+# -- db -------------------------------------------------------------------------------------------
+
+
+def _migrations() -> Any:
+    try:
+        from thoth.server import migrate
+    except ImportError as exc:
+        raise CliError(f"the store needs the server extra: pip install 'thoth-sdk[server]' ({exc})") from None
+    return migrate
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    from thoth.server.config import DEFAULT_DB_URL
+
+    return str(args.db or os.environ.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL)
+
+
+def _db_call(url: str, fn: Callable[[], Any]) -> Any:
+    """Run a migrate call; its errors become one line (without the password or SQL parameters)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    migrate = _migrations()
+    try:
+        return fn()
+    except (migrate.SchemaError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise CliError(migrate.error_line(url, exc)) from None
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    migrate, url = _migrations(), _db_url(args)
+    before = _db_call(url, lambda: migrate.status(url))
+    now = _db_call(url, lambda: migrate.upgrade(url))
+    if before.legacy:
+        print(f"{now} (upgraded from {migrate.BASELINE})")
+    elif before.current is None:
+        print(f"{now} (created)")
+    elif before.current == now:
+        print(f"{now} (already current)")
+    else:
+        print(f"{now} (upgraded from {before.current})")
+    return EXIT_OK
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    migrate, url = _migrations(), _db_url(args)
+    print(_db_call(url, lambda: migrate.status(url)).describe())
+    return EXIT_OK
 
 
 def _load_policy(path: str) -> Any:

@@ -14,6 +14,8 @@ from typing import Any, Final, TypeVar, get_args
 
 import pydantic
 import pydantic_core
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -36,7 +38,7 @@ from thoth.server.schemas import (
     HoldStateName,
 )
 from thoth.server.service import Enforcer
-from thoth.server.writer import WriterClosed
+from thoth.server.writer import StoreUnavailable, WriterClosed
 
 access_log = logging.getLogger("thoth.server.access")
 error_log = logging.getLogger("thoth.server.errors")
@@ -78,6 +80,10 @@ def create_app(config: ServerConfig) -> Starlette:
             ApiError: _api_error,
             HTTPException: _http_error,
             WriterClosed: _unavailable,
+            StoreUnavailable: _store_unavailable,
+            OperationalError: _store_unavailable,  # a read found the store down or locked
+            InterfaceError: _store_unavailable,
+            SQLAlchemyTimeoutError: _store_unavailable,  # no pooled connection came free in time
             Exception: _internal_error,
         },
     )
@@ -173,8 +179,15 @@ class _Api:
         return JSONResponse(page)
 
     async def health(self, _request: Request) -> Response:
+        if not await self.enforcer.store_reachable():
+            body = {
+                "code": "store_unavailable",
+                "message": "the store does not answer",
+                "store": "unreachable",
+            }
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-        return JSONResponse({"status": "ok", "version": __version__, "time": now})
+        return JSONResponse({"status": "ok", "version": __version__, "time": now, "store": "ok"})
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -280,9 +293,19 @@ async def _unavailable(_request: Request, _exc: Exception) -> Response:
     return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
+async def _store_unavailable(_request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, StoreUnavailable):
+        error_log.warning("store unavailable: %s", type(exc).__name__)  # the class only
+    body = {"code": "store_unavailable", "message": "the store did not answer in time; retry"}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     request_id = "req_" + secrets.token_hex(6)
-    error_log.error("request %s failed", request_id, exc_info=exc)
+    if isinstance(exc, SQLAlchemyError):  # a driver's message can quote the values it refused
+        error_log.error("request %s failed: %s", request_id, type(exc).__name__)
+    else:
+        error_log.error("request %s failed", request_id, exc_info=exc)
     body = {"code": "internal_error", "message": "internal server error", "request_id": request_id}
     return JSONResponse(body, status_code=500)
 

@@ -10,6 +10,7 @@ import attrs
 
 from thoth.server.auth import KeySpec
 from thoth.server.policy import Policy, builtin_policy, load_policy_file
+from thoth.server.store import SQLITE_SYNCHRONOUS
 
 DEFAULT_PORT: Final = 8787
 DEFAULT_DB_URL: Final = "sqlite:///thoth.db"
@@ -29,8 +30,19 @@ class ServerConfig:
     max_batch_events: int = MAX_BATCH_EVENTS
     session_cache_size: int = 100_000
     hold_retry_after_seconds: int = 1
+    migrate: bool = False  # upgrade a schema that is behind instead of refusing to start
+    sqlite_synchronous: str = "normal"  # "full": a commit also survives a power loss
+    db_pool_size: int = 8  # PostgreSQL connections for reads (the writer keeps one more)
+    store_timeout_seconds: float = 4.0  # a write that takes longer answers 503 store_unavailable
 
     def __attrs_post_init__(self) -> None:
+        if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"--sqlite-synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, "
+                f"not {self.sqlite_synchronous!r}"
+            )
+        if self.db_pool_size < 1:
+            raise ValueError(f"--db-pool-size must be at least 1, not {self.db_pool_size}")
         if not (self.api_keys or self.admin_keys or self.insecure_dev):
             raise ValueError(
                 "no API key: give --api-key (or THOTH_SERVER_API_KEYS), or --insecure-dev for local trials"
@@ -53,6 +65,9 @@ def build_config(
     admin_keys: Iterable[str] | None = None,
     insecure_dev: bool = False,
     webhook_url: str | None = None,
+    migrate: bool = False,
+    sqlite_synchronous: str | None = None,
+    db_pool_size: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
@@ -68,4 +83,21 @@ def build_config(
         admin_keys=keys_from(admin_keys, env.get("THOTH_SERVER_ADMIN_KEY")),
         insecure_dev=insecure_dev,
         webhook_url=webhook_url or env.get("THOTH_SERVER_WEBHOOK_URL") or None,
+        migrate=migrate,
+        sqlite_synchronous=(
+            sqlite_synchronous or env.get("THOTH_SERVER_SQLITE_SYNCHRONOUS") or "normal"
+        ).lower(),
+        db_pool_size=db_pool_size
+        if db_pool_size is not None
+        else _int_env(env, "THOTH_SERVER_DB_POOL_SIZE", 8),
     )
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {text!r}") from None

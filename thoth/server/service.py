@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
-import sqlalchemy as sa
 
 from thoth._wire import EnforcementMode
 from thoth.server import cursors, store
@@ -19,10 +18,11 @@ from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
+from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
 from thoth.server.policy import Call, Decision, apply_mode
 from thoth.server.schemas import EnforceRequest, ResolveHoldRequest
-from thoth.server.session import SessionCache, SessionRecord, replay
+from thoth.server.state import Txn
 from thoth.server.writer import Writer
 
 log = logging.getLogger("thoth.server.decisions")
@@ -35,21 +35,28 @@ class Enforcer:
         self.config = config
         self.policy = config.policy
         self.keys = KeyRing(config.api_keys, config.admin_keys, config.insecure_dev)
-        self.engine = store.create_engine(config.db_url)
-        self.writer = Writer(self.engine)
-        self.sessions = SessionCache(config.session_cache_size)
+        prepare_schema(config.db_url, migrate=config.migrate)
+        self.engine = store.create_engine(
+            config.db_url, pool_size=config.db_pool_size, sqlite_synchronous=config.sqlite_synchronous
+        )
+        self.writer = self._new_writer()
         self.notifier = Notifier(config.webhook_url)
+
+    def _new_writer(self) -> Writer:
+        return Writer(self.engine, self.config.store_timeout_seconds, self.config.session_cache_size)
 
     def open(self) -> None:
         """(Re)start the writer after a previous lifespan closed it (test clients do that)."""
         if self.writer.closed:
-            self.writer = Writer(self.engine)
+            self.writer = self._new_writer()
 
     async def aclose(self) -> None:
         await self.notifier.aclose()
-        self.writer.flush_decisions()
         await anyio.to_thread.run_sync(self.writer.close)
         self.engine.dispose()
+
+    async def store_reachable(self) -> bool:
+        return await anyio.to_thread.run_sync(store.ping, self.engine)
 
     def close(self) -> None:
         self.writer.close()
@@ -57,21 +64,36 @@ class Enforcer:
 
     # -- decisions --------------------------------------------------------------------------------
 
-    async def session(self, tenant: str, session_id: str) -> SessionRecord:
-        key = (tenant, session_id)
-        record = self.sessions.get(key)
-        if record is None:
-            facts = await anyio.to_thread.run_sync(store.session_facts, self.engine, tenant, session_id)
-            record = self.sessions.put(key, replay(facts))
-        return record
-
     async def decide(self, principal: Principal, request: EnforceRequest) -> dict[str, Any]:
+        """Decide and record the decision in one transaction with the session it reads."""
         started = time.perf_counter()
         if not principal.may_act_for(request.tenant_id):
             raise ApiError(403, "forbidden", "this key may not act for that tenant")
-        record = await self.session(request.tenant_id, request.session_id)
-        now = time.time()
         call = Call.from_request(request)
+        key = (request.tenant_id, request.session_id)
+        decided: tuple[dict[str, Any], dict[str, Any] | None] = await self.writer.submit(
+            partial(self._decide_in, request, call, started), [key]
+        )
+        response, hold = decided
+        if hold is not None:
+            self.notifier.hold_created(holds_mod.to_hold(hold, hold["created_at"]))
+        log.debug(  # the store keeps every decision; this is for tracing
+            "decision %s tool=%s rules=%s code=%s latency_ms=%.3f",
+            response["decision"],
+            request.tool_name,
+            ",".join(response["matched_rule_ids"]),
+            response["decision_reason_code"],
+            response["latency_ms"],
+        )
+        return response
+
+    def _decide_in(
+        self, request: EnforceRequest, call: Call, started: float, txn: Txn
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """In the writer's transaction: the policy reads the session as stored, and the decision,
+        the session's new record and any hold are written before the answer leaves."""
+        now = txn.now
+        record = txn.session((request.tenant_id, request.session_id))
         result = self.policy.evaluate(call, record, now)
         outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
         response: dict[str, Any] = {
@@ -82,7 +104,6 @@ class Enforcer:
         }
         if outcome.shadow_decision is not None:
             response["shadow_decision"] = outcome.shadow_decision.value
-        hold_token = None
         decision = outcome.decision
         if decision in (Decision.BLOCK, Decision.STEP_UP):
             response["violation_id"] = "vio_" + secrets.token_hex(8)
@@ -97,46 +118,17 @@ class Enforcer:
             record.ran(request.tool_name, now)
         elif fact == "refused":
             record.refused(request.tool_name)
+        hold = None
+        if decision is Decision.STEP_UP:
+            timeout = result.hold_timeout_seconds or self.policy.hold_timeout_seconds
+            hold = _hold_row(request, result.rule_id, outcome.reason, timeout, now)
+            response["hold_token"] = hold["hold_token"]
+            response["step_up_timeout_seconds"] = timeout
+            store.insert_hold(txn.conn, hold)
         latency_ms = (time.perf_counter() - started) * 1000.0
         response["latency_ms"] = round(latency_ms, 3)
-        if decision is Decision.STEP_UP:
-            hold_token = holds_mod.new_token()
-            timeout = result.hold_timeout_seconds or self.policy.hold_timeout_seconds
-            response["hold_token"] = hold_token
-            response["step_up_timeout_seconds"] = timeout
-        row = _decision_row(request, response, outcome.shadow_decision, fact, latency_ms, hold_token, now)
-        self.writer.log_decision(row)
-        if hold_token is not None:
-            await self._create_hold(request, result.rule_id, response, now)
-        log.debug(  # the store keeps every decision; this is for tracing
-            "decision %s tool=%s rules=%s code=%s latency_ms=%.3f",
-            decision.value,
-            request.tool_name,
-            ",".join(result.matched_rule_ids),
-            outcome.reason_code,
-            latency_ms,
-        )
-        return response
-
-    async def _create_hold(
-        self, request: EnforceRequest, rule_id: str, response: dict[str, Any], now: float
-    ) -> None:
-        row = {
-            "hold_token": response["hold_token"],
-            "tenant_id": request.tenant_id,
-            "agent_id": request.agent_id,
-            "session_id": request.session_id,
-            "user_id": request.user_id,
-            "tool_name": request.tool_name,
-            "args_sha256": holds_mod.args_sha256(request.tool_args),
-            "reason": response["reason"],
-            "rule_id": rule_id,
-            "status": "pending",
-            "created_at": now,
-            "expires_at": now + float(response["step_up_timeout_seconds"]),
-        }
-        await self.writer.submit(partial(store.insert_hold, row=row))
-        self.notifier.hold_created(holds_mod.to_hold(row, now))
+        txn.log_decision(_decision_row(request, response, outcome.shadow_decision, fact, latency_ms, now))
+        return response, hold
 
     # -- holds ------------------------------------------------------------------------------------
 
@@ -169,16 +161,16 @@ class Enforcer:
             "created_at": now,
         }
 
-        def write(conn: sa.Connection) -> bool:
-            expired = store.expire_hold(conn, row["hold_token"], now)
+        key = (row["tenant_id"], row["session_id"])
+
+        def write(txn: Txn) -> bool:
+            expired = store.expire_hold(txn.conn, row["hold_token"], txn.now)
             if expired:
-                store.insert_decisions(conn, [fact_row])
+                txn.session(key).hold_denied()
+                txn.log_decision(fact_row | {"created_at": txn.now})
             return expired
 
-        if await self.writer.submit(write):
-            record = self.sessions.get((row["tenant_id"], row["session_id"]))
-            if record is not None:
-                record.hold_denied()
+        await self.writer.submit(write, [key])
 
     async def resolve(self, principal: Principal, token: str, body: ResolveHoldRequest) -> dict[str, Any]:
         row = await self._visible_hold(principal, token)
@@ -201,25 +193,26 @@ class Enforcer:
             "created_at": now,
         }
 
-        def write(conn: sa.Connection) -> bool:
+        key = (row["tenant_id"], row["session_id"])
+
+        def write(txn: Txn) -> bool:
             status = "approved" if approved else "denied"
-            won = store.resolve_hold(conn, token, status, approver, body.reason or None, now)
+            won = store.resolve_hold(txn.conn, token, status, approver, body.reason or None, txn.now)
             if won:
-                store.insert_decisions(conn, [decision_row])
+                record = txn.session(key)
+                if approved:
+                    record.ran(row["tool_name"], txn.now)
+                else:
+                    record.hold_denied()
+                txn.log_decision(decision_row | {"created_at": txn.now})
             return won
 
-        if not await self.writer.submit(write):
+        if not await self.writer.submit(write, [key]):
             current = holds_mod.state(row, now)
             if current == "pending":  # it changed under us: read again for the message
                 fresh = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
                 current = holds_mod.state(fresh or row, now)
             raise ApiError(409, "already_resolved", f"the hold is already {current}")
-        record = self.sessions.get((row["tenant_id"], row["session_id"]))
-        if record is not None:
-            if approved:
-                record.ran(row["tool_name"], now)
-            else:
-                record.hold_denied()
         log.info("hold %s by %s", "approved" if approved else "denied", principal.name)
         fresh = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
         return holds_mod.to_hold(fresh or row, now)
@@ -251,10 +244,9 @@ class Enforcer:
             if not principal.may_act_for(event["tenant_id"]):
                 raise ApiError(403, "forbidden", "this key may not write events for that tenant")
         prepared = [store.prepare_event(event) for event in batch]  # hashing overlaps the writer's I/O
-        now = time.time()
-        heads = self.writer.heads
+        keys = {(event.tenant_id, event.session_id) for event in prepared}
         result: dict[str, int] = await self.writer.submit(
-            lambda conn: store.ingest_events(conn, prepared, heads, now)
+            lambda txn: store.ingest_events(txn.conn, prepared, txn, txn.now), keys
         )
         if result["chain_breaks"]:
             log.warning(
@@ -296,7 +288,6 @@ def _decision_row(
     shadow: Decision | None,
     fact: str | None,
     latency_ms: float,
-    hold_token: str | None,
     now: float,
 ) -> dict[str, Any]:
     return {
@@ -313,6 +304,25 @@ def _decision_row(
         "reason_code": response["decision_reason_code"],
         "rule_ids": json.dumps(response["matched_rule_ids"]),
         "latency_ms": latency_ms,
-        "hold_token": hold_token,
+        "hold_token": response.get("hold_token"),
         "created_at": now,
+    }
+
+
+def _hold_row(
+    request: EnforceRequest, rule_id: str, reason: str, timeout: float, now: float
+) -> dict[str, Any]:
+    return {
+        "hold_token": holds_mod.new_token(),
+        "tenant_id": request.tenant_id,
+        "agent_id": request.agent_id,
+        "session_id": request.session_id,
+        "user_id": request.user_id,
+        "tool_name": request.tool_name,
+        "args_sha256": holds_mod.args_sha256(request.tool_args),
+        "reason": reason,
+        "rule_id": rule_id,
+        "status": "pending",
+        "created_at": now,
+        "expires_at": now + float(timeout),
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import array
+import base64
 import bisect
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
-from typing import Final
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import attrs
 
-_RECENT_WINDOW: Final = 120.0  # seconds of call times kept for calls_per_minute
+_RECENT_WINDOW_MS: Final = 61_000  # call times kept for calls_per_minute: a minute, and slack
 
 
 @attrs.define
@@ -19,7 +22,7 @@ class SessionRecord:
     calls: int = 0
     _tools: dict[str, None] = attrs.field(factory=dict)  # distinct tools, in order of first run
     _per_tool: Counter[str] = attrs.field(factory=Counter)
-    _recent: list[float] = attrs.field(factory=list)  # call times, ascending
+    _recent: list[int] = attrs.field(factory=list)  # call times in ms since the epoch, ascending
     violations: Counter[str] = attrs.field(factory=Counter)
     denied_holds: int = 0
 
@@ -31,20 +34,24 @@ class SessionRecord:
         return self._per_tool[tool]
 
     def calls_since(self, since: float) -> int:
-        return len(self._recent) - bisect.bisect_left(self._recent, since)
+        return len(self._recent) - bisect.bisect_left(self._recent, since * 1000.0)
 
     def ran(self, tool: str, at: float) -> None:
         """A call was let run (ALLOW, MODIFY, observe, or an approved hold)."""
+        ms = round(at * 1000.0)  # what the store keeps: a cached and a reloaded record agree
         self.calls += 1
         self._tools.setdefault(tool, None)
         self._per_tool[tool] += 1
         recent = self._recent
-        if recent and at < recent[-1]:  # the clock stepped back: keep the list sorted
-            bisect.insort(recent, at)
+        if recent and ms < recent[-1]:  # the clock stepped back: keep the list sorted
+            bisect.insort(recent, ms)
         else:
-            recent.append(at)
-        if recent[0] < at - _RECENT_WINDOW and len(recent) > 32:  # drop old times, amortised
-            del recent[: bisect.bisect_left(recent, at - _RECENT_WINDOW)]
+            recent.append(ms)
+        if recent[0] < ms - _RECENT_WINDOW_MS and len(recent) > 32:  # drop old times, amortised
+            self._forget_before(ms - _RECENT_WINDOW_MS)
+
+    def _forget_before(self, since_ms: float) -> None:
+        del self._recent[: bisect.bisect_left(self._recent, since_ms)]
 
     def refused(self, tool: str) -> None:
         self.violations[tool] += 1
@@ -55,6 +62,46 @@ class SessionRecord:
     def should_escalate(self, tool: str) -> bool:
         """progressive mode: a denied hold or a repeated violation turns STEP_UP into BLOCK."""
         return self.denied_holds > 0 or self.violations[tool] > 0
+
+    def to_state(self, now: float) -> dict[str, Any]:
+        """The record as JSON-ready data, for the store (call times older than a minute dropped)."""
+        self._forget_before(now * 1000.0 - _RECENT_WINDOW_MS)
+        return {
+            "calls": self.calls,
+            "tools": list(self._tools),
+            "per_tool": dict(self._per_tool),
+            "recent": _pack(self._recent),
+            "violations": dict(self.violations),
+            "denied_holds": self.denied_holds,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> SessionRecord:
+        return cls(
+            calls=state["calls"],
+            tools=dict.fromkeys(state["tools"]),
+            per_tool=Counter(state["per_tool"]),
+            recent=_unpack(state["recent"]),
+            violations=Counter(state["violations"]),
+            denied_holds=state["denied_holds"],
+        )
+
+
+def _pack(times: list[int]) -> str:
+    """Call times as base64 of little-endian int64 milliseconds: as JSON numbers they cost
+    ~0.5 us each to write, and a busy session keeps a minute of them."""
+    packed = array.array("q", times)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> list[int]:
+    packed = array.array("q")
+    packed.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()
 
 
 @attrs.frozen
@@ -76,27 +123,3 @@ def replay(facts: Iterable[Fact]) -> SessionRecord:
         elif fact.kind == "hold_denied":
             record.hold_denied()
     return record
-
-
-class SessionCache:
-    """The most recently used session records, bounded."""
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._records: OrderedDict[tuple[str, str], SessionRecord] = OrderedDict()
-
-    def get(self, key: tuple[str, str]) -> SessionRecord | None:
-        record = self._records.get(key)
-        if record is not None:
-            self._records.move_to_end(key)
-        return record
-
-    def put(self, key: tuple[str, str], record: SessionRecord) -> SessionRecord:
-        """Store ``record`` unless one is already there (a concurrent load); return the kept one."""
-        existing = self._records.get(key)
-        if existing is not None:
-            return existing
-        self._records[key] = record
-        if len(self._records) > self._capacity:
-            self._records.popitem(last=False)
-        return record

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, Final, NamedTuple, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
 from thoth.server.session import Fact
@@ -85,20 +87,85 @@ decisions = sa.Table(
 )
 
 
-def create_engine(url: str) -> Engine:
-    """An engine with the settings this store relies on; creates the tables."""
-    engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+sessions = sa.Table(
+    "thoth_sessions",
+    metadata,
+    # what every decision of a session depends on, in one row: the record the policy reads
+    # (JSON), the hash-chain head, and a version that each committed change increments, so a
+    # replica's cached copy is used only while its version is still the stored one
+    sa.Column("tenant_id", sa.String(256), primary_key=True),
+    sa.Column("session_id", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("chain_index", sa.Integer),
+    sa.Column("chain_hash", sa.String(64)),
+)
+
+
+class StoreConfigError(ValueError):
+    """A store URL or setting that cannot work; the message says what to change."""
+
+
+SQLITE_SYNCHRONOUS: Final = ("normal", "full")
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean PostgreSQL through psycopg 3, the driver of the
+    ``postgres`` extra; every other URL (an explicit ``postgresql+driver://`` too) is kept."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown: normalised, with its password hidden."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
+        return "(not a database URL)"
+
+
+def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "normal") -> Engine:
+    """An engine with the settings this store relies on (the schema is migrate.prepare's job).
+
+    Raises StoreConfigError for a URL whose dialect or driver is missing.
+    """
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise StoreConfigError(f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        raise StoreConfigError(f"not a database URL: {safe_url(url)}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreConfigError(
+            f"unsupported store {parsed.get_backend_name()!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        )
+    options: dict[str, Any] = {"hide_parameters": True}  # no event content in any error or log
+    if parsed.get_backend_name() == "sqlite":
+        options["isolation_level"] = None  # transactions are begun by _sqlite_begin, as BEGIN IMMEDIATE
+    else:
+        options.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=3.0)
+    try:
+        engine = sa.create_engine(parsed, **options)
+    except ModuleNotFoundError as exc:
+        raise StoreConfigError(
+            f"no driver for {parsed.get_backend_name()} ({exc.name} is not installed): "
+            "pip install 'thoth-sdk[server,postgres]'"
+        ) from None
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+        sa.event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=sqlite_synchronous))
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # NORMAL: a committed transaction survives a process crash (WAL); FULL: also a power loss
+    cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    # below the request deadline (store_timeout_seconds), so a locked store answers 503 in time
+    cursor.execute("PRAGMA busy_timeout=3000")
     # measured (benchmarks/server_bench.py): a bigger page cache keeps the event-id index
     # in memory, and fewer checkpoints mean fewer fsyncs on the write path
     cursor.execute("PRAGMA cache_size=-65536")
@@ -106,16 +173,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """Writes take the database lock when they begin, so what they read stays true until commit
+    (a deferred BEGIN would read first and could fail to upgrade its lock)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("thoth_write") else "BEGIN")
+
+
+def ping(engine: Engine) -> bool:
+    """Whether the store answers a trivial query."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except (OperationalError, InterfaceError, TimeoutError):
+        return False
+    except sa.exc.TimeoutError:
+        return False
+    return True
+
+
 # -- writes (writer thread only) ------------------------------------------------------------------
+
+
+_DECISION_COLUMNS: Final = (
+    "tenant_id",
+    "session_id",
+    "agent_id",
+    "tool_name",
+    "kind",
+    "fact",
+    "mode",
+    "decision",
+    "shadow_decision",
+    "reason",
+    "reason_code",
+    "rule_ids",
+    "latency_ms",
+    "hold_token",
+    "created_at",
+)
 
 
 def insert_decisions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        conn.execute(decisions.insert(), list(rows))
+        sql = (
+            f"INSERT INTO thoth_decisions ({', '.join(_DECISION_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({_marks(conn, len(_DECISION_COLUMNS))})"
+        )
+        conn.exec_driver_sql(sql, [tuple(row.get(c) for c in _DECISION_COLUMNS) for row in rows])
 
 
 def insert_hold(conn: Connection, row: Mapping[str, Any]) -> None:
-    conn.execute(holds.insert(), dict(row))
+    columns = list(row)
+    sql = f"INSERT INTO thoth_holds ({', '.join(columns)}) VALUES ({_marks(conn, len(columns))})"  # noqa: S608
+    conn.exec_driver_sql(sql, tuple(row.values()))
 
 
 def resolve_hold(
@@ -189,33 +299,89 @@ def _marks(conn: Connection, count: int) -> str:
     return ", ".join([mark] * count)
 
 
-class ChainHeads:
-    """Each session's chain head, cached; loaded from the store on a miss (writer thread only)."""
+class SessionRow(NamedTuple):
+    tenant_id: str
+    session_id: str
+    version: int
+    state: str
+    chain_index: int | None
+    chain_hash: str | None
 
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._heads: dict[tuple[str, str], ChainHead | None] = {}
-        self._capacity = capacity
 
-    def get(self, conn: Connection, key: tuple[str, str]) -> ChainHead | None:
-        if key in self._heads:
-            return self._heads[key]
-        m = _marks(conn, 1)
-        row = conn.exec_driver_sql(
-            f"SELECT chain_index, hash FROM thoth_events WHERE tenant_id = {m} AND session_id = {m} "  # noqa: S608
-            "AND chain_status IN ('verified', 'gap') ORDER BY chain_index DESC LIMIT 1",
-            key,
-        ).first()
-        head = ChainHead(row[0], row[1]) if row else None
-        self.set(key, head)
-        return head
+def lock_sessions(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], SessionRow | None]:
+    """The sessions' rows, locked until the transaction ends (None: no row yet).
 
-    def set(self, key: tuple[str, str], head: ChainHead | None) -> None:
-        if len(self._heads) >= self._capacity:
-            self._heads.pop(next(iter(self._heads)))
-        self._heads[key] = head
+    On PostgreSQL missing rows are created first (version 0), since only an existing row
+    can be locked, and rows are locked in key order, so that two transactions cannot
+    deadlock; on SQLite the transaction already holds the database's write lock.
+    """
+    found: dict[tuple[str, str], SessionRow | None] = dict.fromkeys(sorted(keys))
+    if not found:
+        return found
+    params = [part for key in found for part in key]
+    pairs = ", ".join([f"({_marks(conn, 2)})"] * len(found))
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        values = ", ".join([f"({_marks(conn, 2)}, 0, '{{}}')"] * len(found))
+        conn.exec_driver_sql(
+            "INSERT INTO thoth_sessions (tenant_id, session_id, version, state) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT DO NOTHING",
+            tuple(params),
+        )
+    rows = conn.exec_driver_sql(
+        "SELECT tenant_id, session_id, version, state, chain_index, chain_hash FROM thoth_sessions "  # noqa: S608
+        f"WHERE (tenant_id, session_id) IN (VALUES {pairs})"
+        + (" ORDER BY tenant_id, session_id FOR UPDATE" if postgres else ""),
+        tuple(params),
+    )
+    for row in rows:
+        found[(row[0], row[1])] = SessionRow(*row)
+    return found
 
-    def forget(self) -> None:
-        self._heads.clear()
+
+def save_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
+    """Upsert the sessions' rows (their versions already incremented)."""
+    if not rows:
+        return
+    sql = (
+        "INSERT INTO thoth_sessions (tenant_id, session_id, version, state, chain_index, chain_hash) "  # noqa: S608
+        f"VALUES ({_marks(conn, 6)}) ON CONFLICT (tenant_id, session_id) DO UPDATE SET "
+        "version = excluded.version, state = excluded.state, "
+        "chain_index = excluded.chain_index, chain_hash = excluded.chain_hash"
+    )
+    conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+
+
+def session_facts_in(conn: Connection, tenant: str, session: str) -> list[Fact]:
+    """What the decision log says about a session, oldest first (to rebuild its record)."""
+    m = _marks(conn, 1)
+    rows = conn.exec_driver_sql(
+        "SELECT fact, tool_name, created_at FROM thoth_decisions "  # noqa: S608
+        f"WHERE tenant_id = {m} AND session_id = {m} AND fact IS NOT NULL ORDER BY id",
+        (tenant, session),
+    )
+    return [Fact(fact, tool, at) for fact, tool, at in rows]
+
+
+def chain_head_in(conn: Connection, tenant: str, session: str) -> ChainHead | None:
+    """The session's chain head, from its stored events (to rebuild it)."""
+    m = _marks(conn, 1)
+    row = conn.exec_driver_sql(
+        f"SELECT chain_index, hash FROM thoth_events WHERE tenant_id = {m} AND session_id = {m} "  # noqa: S608
+        "AND chain_status IN ('verified', 'gap') ORDER BY chain_index DESC LIMIT 1",
+        (tenant, session),
+    ).first()
+    return ChainHead(row[0], row[1]) if row else None
+
+
+class ChainHeads(Protocol):
+    """Where ingest reads and moves each session's chain head (a Txn)."""
+
+    def head(self, key: tuple[str, str]) -> ChainHead | None: ...
+
+    def move_head(self, key: tuple[str, str], head: ChainHead | None) -> None: ...
 
 
 _INSERT_COLUMNS = (
@@ -239,8 +405,8 @@ def ingest_events(
             continue
         seen.add(key)
         session = (event.tenant_id, event.session_id)
-        check = check_link(event.link, heads.get(conn, session))
-        heads.set(session, check.new_head)
+        check = check_link(event.link, heads.head(session))
+        heads.move_head(session, check.new_head)
         if check.status not in ("verified", "unchained"):
             breaks += 1
         rows.append(
@@ -260,7 +426,10 @@ def ingest_events(
             )
         )
     if rows:
-        sql = f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 12)})"  # noqa: S608
+        sql = (
+            f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 12)}) "  # noqa: S608
+            "ON CONFLICT (tenant_id, event_id) DO NOTHING"
+        )
         conn.exec_driver_sql(sql, rows)
     return {"accepted": len(rows), "duplicates": duplicates, "chain_breaks": breaks}
 
@@ -285,20 +454,6 @@ def _chain_order(event: PreparedEvent) -> tuple[str, str, int]:
 
 
 # -- reads ----------------------------------------------------------------------------------------
-
-
-def session_facts(engine: Engine, tenant: str, session: str) -> list[Fact]:
-    query = (
-        sa.select(decisions.c.fact, decisions.c.tool_name, decisions.c.created_at)
-        .where(
-            decisions.c.tenant_id == tenant,
-            decisions.c.session_id == session,
-            decisions.c.fact.is_not(None),
-        )
-        .order_by(decisions.c.id)
-    )
-    with engine.connect() as conn:
-        return [Fact(row.fact, row.tool_name, row.created_at) for row in conn.execute(query)]
 
 
 def get_hold(engine: Engine, token: str) -> dict[str, Any] | None:

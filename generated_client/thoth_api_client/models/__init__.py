@@ -16,6 +16,7 @@ from .event_page import EventPage
 from .event_type import EventType
 from .health import Health
 from .health_status import HealthStatus
+from .health_store import HealthStore
 from .hold import Hold
 from .hold_page import HoldPage
 from .hold_resolution import HoldResolution
@@ -42,6 +43,7 @@ __all__ = (
     "EventType",
     "Health",
     "HealthStatus",
+    "HealthStore",
     "Hold",
     "HoldPage",
     "HoldResolution",

@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_status import HealthStatus
+from ..models.health_store import HealthStore
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Health")
@@ -17,17 +18,20 @@ T = TypeVar("T", bound="Health")
 class Health:
     """
     Example:
-        {'status': 'ok', 'version': '0.2.0'}
+        {'status': 'ok', 'version': '0.2.0', 'store': 'ok'}
 
     Attributes:
         status (HealthStatus):
         version (str | Unset):
         time (datetime.datetime | Unset):
+        store (HealthStore | Unset): The store answered a query just now. When it does not, /healthz answers 503 with
+            code `store_unavailable` and `store` set to `unreachable`.
     """
 
     status: HealthStatus
     version: str | Unset = UNSET
     time: datetime.datetime | Unset = UNSET
+    store: HealthStore | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +42,10 @@ class Health:
         time: str | Unset = UNSET
         if not isinstance(self.time, Unset):
             time = self.time.isoformat()
+
+        store: str | Unset = UNSET
+        if not isinstance(self.store, Unset):
+            store = self.store.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -50,6 +58,8 @@ class Health:
             field_dict["version"] = version
         if time is not UNSET:
             field_dict["time"] = time
+        if store is not UNSET:
+            field_dict["store"] = store
 
         return field_dict
 
@@ -67,10 +77,18 @@ class Health:
         else:
             time = datetime.datetime.fromisoformat(_time)
 
+        _store = d.pop("store", UNSET)
+        store: HealthStore | Unset
+        if isinstance(_store, Unset):
+            store = UNSET
+        else:
+            store = HealthStore(_store)
+
         health = cls(
             status=status,
             version=version,
             time=time,
+            store=store,
         )
 
         health.additional_properties = d
