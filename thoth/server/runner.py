@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import logging.handlers
 import queue
@@ -134,4 +135,9 @@ def serve(
             timeout_graceful_shutdown=10,
         )
     )
+    # Everything loaded so far (SQLAlchemy, pydantic, Starlette, the policy) lives as long as the
+    # process: frozen, a full collection no longer walks it. Measured: full collections took
+    # ~55 ms each, about once a second at 32 connections, and made p99 latency.
+    gc.collect()
+    gc.freeze()
     server.run()

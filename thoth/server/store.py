@@ -290,6 +290,26 @@ def stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _select(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a hot-path SELECT, planned for these values on PostgreSQL.
+
+    psycopg prepares a statement run five times, and PostgreSQL then reuses one generic plan
+    for it, made from the table's statistics at that moment: made while a table was still
+    small, it scans the table for ever after (measured: 10 ms per event batch at 20,000
+    events, growing). Writes stay prepared: they gained ~20% decisions/s.
+    """
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            return list(driver.execute(sql, params, prepare=False).fetchall())  # type: ignore[union-attr]
+        except dbapi.Error as exc:  # as SQLAlchemy would raise it: OperationalError and so on
+            raise sa.exc.DBAPIError.instance(
+                sql, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+            ) from None
+    return list(conn.exec_driver_sql(sql, tuple(params)).fetchall())
+
+
 def _marks(conn: Connection, count: int) -> str:
     """Driver placeholders: the hot paths skip SQLAlchemy's per-row parameter handling."""
     style = conn.dialect.paramstyle
@@ -330,11 +350,12 @@ def lock_sessions(
             f"VALUES {values} ON CONFLICT DO NOTHING",
             tuple(params),
         )
-    rows = conn.exec_driver_sql(
+    rows = _select(
+        conn,
         "SELECT tenant_id, session_id, version, state, chain_index, chain_hash FROM thoth_sessions "  # noqa: S608
         f"WHERE (tenant_id, session_id) IN (VALUES {pairs})"
         + (" ORDER BY tenant_id, session_id FOR UPDATE" if postgres else ""),
-        tuple(params),
+        params,
     )
     for row in rows:
         found[(row[0], row[1])] = SessionRow(*row)
@@ -357,7 +378,8 @@ def save_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
 def session_facts_in(conn: Connection, tenant: str, session: str) -> list[Fact]:
     """What the decision log says about a session, oldest first (to rebuild its record)."""
     m = _marks(conn, 1)
-    rows = conn.exec_driver_sql(
+    rows = _select(
+        conn,
         "SELECT fact, tool_name, created_at FROM thoth_decisions "  # noqa: S608
         f"WHERE tenant_id = {m} AND session_id = {m} AND fact IS NOT NULL ORDER BY id",
         (tenant, session),
@@ -368,12 +390,13 @@ def session_facts_in(conn: Connection, tenant: str, session: str) -> list[Fact]:
 def chain_head_in(conn: Connection, tenant: str, session: str) -> ChainHead | None:
     """The session's chain head, from its stored events (to rebuild it)."""
     m = _marks(conn, 1)
-    row = conn.exec_driver_sql(
+    rows = _select(
+        conn,
         f"SELECT chain_index, hash FROM thoth_events WHERE tenant_id = {m} AND session_id = {m} "  # noqa: S608
         "AND chain_status IN ('verified', 'gap') ORDER BY chain_index DESC LIMIT 1",
         (tenant, session),
-    ).first()
-    return ChainHead(row[0], row[1]) if row else None
+    )
+    return ChainHead(rows[0][0], rows[0][1]) if rows else None
 
 
 class ChainHeads(Protocol):
@@ -444,7 +467,7 @@ def _existing_ids(conn: Connection, batch: Sequence[PreparedEvent]) -> set[tuple
             f"SELECT event_id FROM thoth_events WHERE tenant_id = {_marks(conn, 1)} "  # noqa: S608
             f"AND event_id IN ({_marks(conn, len(ids))})"
         )
-        found.update((tenant, event_id) for (event_id,) in conn.exec_driver_sql(sql, (tenant, *ids)))
+        found.update((tenant, event_id) for (event_id,) in _select(conn, sql, (tenant, *ids)))
     return found
 
 
