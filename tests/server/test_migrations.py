@@ -21,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import ThothServer, free_port
+from tests.server.test_api import chained_events
 from thoth.server import migrate, store
 
 STORES = ["sqlite", "postgresql"]
@@ -384,5 +385,77 @@ def test_thoth_serve_on_a_database_behind_exits_2_with_one_line_and_starts_with_
     server = ThothServer(tmp_path / "migrating", db_url=empty_db, extra_args=["--migrate"]).start()
     try:
         assert migrate.current(empty_db) == HEAD
+    finally:
+        server.stop()
+
+
+LIMIT_POLICY = """
+version: 1
+scope: ignore
+rules:
+  - {id: three-reads, tools: [read_file], limit: {calls_per_tool: 3}, decision: BLOCK}
+"""
+
+
+def test_a_legacy_sessions_history_still_counts_after_the_upgrade(empty_db: str, tmp_path: Path) -> None:
+    """Limits and chains of sessions from before thoth_sessions are rebuilt from the stored
+    decisions and events, not started afresh."""
+    server = ThothServer(tmp_path / "legacy", db_url=empty_db, policy_text=LIMIT_POLICY)
+    session, now = "legacy-session", time.time()
+    events = chained_events(server, session, 3)
+    db = engine(empty_db)
+    try:
+        LEGACY.create_all(db)
+        with db.begin() as conn:
+            for event in events[:2]:
+                prepared = store.prepare_event(event)
+                conn.execute(
+                    LEGACY.tables["thoth_events"].insert(),
+                    {
+                        "tenant_id": server.tenant_id,
+                        "event_id": event["event_id"],
+                        "session_id": session,
+                        "agent_id": "test-agent",
+                        "event_type": event["event_type"],
+                        "chain_index": event["chain_index"],
+                        "hash": event["hash"],
+                        "chain_status": "verified",
+                        "received_at": now,
+                        "body": prepared.body,
+                    },
+                )
+            for _ in range(3):  # three reads already ran in that session
+                conn.execute(
+                    LEGACY.tables["thoth_decisions"].insert(),
+                    {
+                        "tenant_id": server.tenant_id,
+                        "session_id": session,
+                        "agent_id": "test-agent",
+                        "tool_name": "read_file",
+                        "kind": "decision",
+                        "fact": "ran",
+                        "decision": "ALLOW",
+                        "created_at": now,
+                    },
+                )
+    finally:
+        db.dispose()
+    server.extra_args = ["--migrate"]
+    server.start()
+    try:
+        answer = server.enforce(
+            session_id=session, tool_name="read_file", tool_args={}, enforcement_mode="block"
+        )
+        assert (answer["decision"], answer["matched_rule_ids"]) == ("BLOCK", ["three-reads"])
+        fresh = server.enforce(
+            session_id="a-new-session", tool_name="read_file", tool_args={}, enforcement_mode="block"
+        )
+        assert fresh["decision"] == "ALLOW"
+        with server.client() as client:
+            result = client.post("/v1/events/batch", json=events[2:]).json()
+        assert (result["accepted"], result["chain_breaks"]) == (
+            1,
+            0,
+        )  # the chain went on from the stored head
     finally:
         server.stop()

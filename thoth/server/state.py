@@ -49,10 +49,6 @@ class Txn:
         self.dirty.add(key)
         return self.states[key].record
 
-    def peek(self, key: SessionKey) -> SessionRecord:
-        """The session's record, to read only."""
-        return self.states[key].record
-
     def head(self, key: SessionKey) -> ChainHead | None:
         return self.states[key].head
 
@@ -79,7 +75,9 @@ class SessionStates:
         return Txn(conn, now, states)
 
     def _state(self, conn: Connection, key: SessionKey, row: store.SessionRow | None) -> SessionState:
-        if row is None or row.version == 0:  # new, or from before this table: rebuilt from history
+        if row is None:  # a new session: every session with history has a row (migration 0002)
+            return SessionState(SessionRecord(), None, 0)
+        if row.version == 0:  # history from before this table: rebuilt from it once
             record = replay(store.session_facts_in(conn, *key))
             return SessionState(record, store.chain_head_in(conn, *key), 0)
         cached = self._cache.get(key)

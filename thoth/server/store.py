@@ -331,7 +331,7 @@ class SessionRow(NamedTuple):
 def lock_sessions(
     conn: Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], SessionRow | None]:
-    """The sessions' rows, locked until the transaction ends (None: no row yet).
+    """The sessions' rows, locked until the transaction ends (None: no row yet, a new session).
 
     On PostgreSQL missing rows are created first (version 0), since only an existing row
     can be locked, and rows are locked in key order, so that two transactions cannot
@@ -343,13 +343,15 @@ def lock_sessions(
     params = [part for key in found for part in key]
     pairs = ", ".join([f"({_marks(conn, 2)})"] * len(found))
     postgres = conn.dialect.name == "postgresql"
+    created: set[tuple[str, str]] = set()
     if postgres:
         values = ", ".join([f"({_marks(conn, 2)}, 0, '{{}}')"] * len(found))
-        conn.exec_driver_sql(
+        inserted = conn.exec_driver_sql(
             "INSERT INTO thoth_sessions (tenant_id, session_id, version, state) "  # noqa: S608
-            f"VALUES {values} ON CONFLICT DO NOTHING",
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING tenant_id, session_id",
             tuple(params),
         )
+        created = {(tenant, session) for tenant, session in inserted}
     rows = _select(
         conn,
         "SELECT tenant_id, session_id, version, state, chain_index, chain_hash FROM thoth_sessions "  # noqa: S608
@@ -358,7 +360,9 @@ def lock_sessions(
         params,
     )
     for row in rows:
-        found[(row[0], row[1])] = SessionRow(*row)
+        key = (row[0], row[1])
+        if key not in created:  # a row just created stands for no row: a new session
+            found[key] = SessionRow(*row)
     return found
 
 

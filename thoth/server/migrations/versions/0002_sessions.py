@@ -28,6 +28,13 @@ def upgrade() -> None:
         sa.Column("chain_index", sa.Integer),
         sa.Column("chain_hash", sa.String(64)),
     )
+    # Every session with history gets a row at version 0, which the server rebuilds from that
+    # history on first use; a session without a row is then known to be new (no history to read).
+    op.execute(
+        "INSERT INTO thoth_sessions (tenant_id, session_id, version, state) "
+        "SELECT tenant_id, session_id, 0, '{}' FROM thoth_decisions "
+        "UNION SELECT tenant_id, session_id, 0, '{}' FROM thoth_events"
+    )
 
 
 def downgrade() -> None:
