@@ -114,7 +114,7 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def engine(url: str) -> sa.Engine:
-    return sa.create_engine(migrate.normalize_url(url), poolclass=NullPool)
+    return sa.create_engine(store.normalize_url(url), poolclass=NullPool)
 
 
 def schema_differences(url: str) -> list[Any]:
@@ -196,12 +196,12 @@ def thoth(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproces
 
 
 def test_normalize_url_gives_psycopg_for_postgres_and_keeps_the_rest() -> None:
-    assert migrate.normalize_url("postgres://u@h:5432/d") == "postgresql+psycopg://u@h:5432/d"
-    assert migrate.normalize_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"
-    assert migrate.normalize_url("postgresql+psycopg://u@h/d") == "postgresql+psycopg://u@h/d"
-    assert migrate.normalize_url("postgresql+psycopg2://u@h/d") == "postgresql+psycopg2://u@h/d"
-    assert migrate.normalize_url("sqlite:///thoth.db") == "sqlite:///thoth.db"
-    assert migrate.safe_url("postgres://u:hunter2@h/d") == "postgresql+psycopg://u:***@h/d"
+    assert store.normalize_url("postgres://u@h:5432/d") == "postgresql+psycopg://u@h:5432/d"
+    assert store.normalize_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"
+    assert store.normalize_url("postgresql+psycopg://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert store.normalize_url("postgresql+psycopg2://u@h/d") == "postgresql+psycopg2://u@h/d"
+    assert store.normalize_url("sqlite:///thoth.db") == "sqlite:///thoth.db"
+    assert store.safe_url("postgres://u:hunter2@h/d") == "postgresql+psycopg://u:***@h/d"
 
 
 def test_head_is_the_newest_revision() -> None:
@@ -233,7 +233,7 @@ def test_a_legacy_database_is_refused_then_upgraded_with_migrate_keeping_its_row
     assert "\n" not in message
     assert "0001_initial" in message
     assert HEAD in message
-    assert f"`thoth db upgrade --db {migrate.safe_url(url)}`" in message
+    assert f"`thoth db upgrade --db {store.safe_url(url)}`" in message
     assert "--migrate" in message
     assert PASSWORD not in message
     assert migrate.VERSION_TABLE not in tables(empty_db)  # a refusal writes nothing
@@ -378,7 +378,7 @@ def test_thoth_serve_on_a_database_behind_exits_2_with_one_line_and_starts_with_
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1, refused.stderr
     assert "the database schema is at 0001_initial, this thoth serve needs 0002_sessions" in lines[0]
-    assert f"`thoth db upgrade --db {migrate.safe_url(empty_db)}`" in lines[0]
+    assert f"`thoth db upgrade --db {store.safe_url(empty_db)}`" in lines[0]
     assert "--migrate" in lines[0]
     assert migrate.current(empty_db) == "0001_initial"
 

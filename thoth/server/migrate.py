@@ -29,11 +29,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from thoth.server.store import normalize_url, safe_url
+from thoth.server.store import new_engine, parse_url, safe_url
 
 log = logging.getLogger("thoth.server.migrate")
 # Alembic logs "Context impl SQLiteImpl." and the like at INFO on every check; thoth logs what
@@ -232,24 +231,12 @@ def _pg_advisory_lock(conn: Connection) -> None:
 
 def _engine(url: str) -> Engine:
     """A short-lived engine without a pool; ValueError for a URL or driver that cannot be used."""
-    try:
-        parsed = make_url(normalize_url(url))
-    except (ArgumentError, ValueError):
-        raise ValueError(
-            "not a database URL (give e.g. sqlite:///thoth.db or postgresql://user@host:5432/db)"
-        ) from None
+    parsed = parse_url(url)
     options: dict[str, Any] = {"poolclass": NullPool}
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.get_driver_name() == "pysqlite":
         options["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
-    try:
-        engine = sa.create_engine(parsed, **options)
-    except ImportError as exc:
-        if parsed.get_backend_name() == "postgresql":
-            raise ValueError("PostgreSQL needs its driver: pip install 'thoth-sdk[postgres]'") from None
-        raise ValueError(f"no driver for {parsed.drivername}: {exc}") from None
-    except NoSuchModuleError:
-        raise ValueError(f"unknown kind of database: {parsed.drivername}") from None
+    engine = new_engine(parsed, **options)
     if sqlite:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)

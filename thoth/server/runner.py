@@ -136,8 +136,8 @@ def serve(
         )
     )
     # Everything loaded so far (SQLAlchemy, pydantic, Starlette, the policy) lives as long as the
-    # process: frozen, a full collection no longer walks it. Measured: full collections took
-    # ~55 ms each, about once a second at 32 connections, and made p99 latency.
+    # process: frozen, a full collection no longer walks it. Measured at 32 connections: 16 full
+    # collections in a 7 s run, ~55 ms each, set p99 at 63 ms; frozen, p99 was 14 ms.
     gc.collect()
     gc.freeze()
     server.run()

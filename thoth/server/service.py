@@ -142,11 +142,11 @@ class Enforcer:
         row = await self._visible_hold(principal, token)
         now = time.time()
         if row["status"] == "pending" and row["expires_at"] <= now:
-            await self._expire(row, now)
+            await self._expire(row)
         status = holds_mod.to_status(row, now)
         return status, not status["resolved"]
 
-    async def _expire(self, row: Mapping[str, Any], now: float) -> None:
+    async def _expire(self, row: Mapping[str, Any]) -> None:
         """A hold nobody resolved in time counts as denied (progressive mode then blocks)."""
         fact_row = {
             "tenant_id": row["tenant_id"],
@@ -158,7 +158,6 @@ class Enforcer:
             "decision": Decision.BLOCK.value,
             "reason": "step-up auth timeout",
             "hold_token": row["hold_token"],
-            "created_at": now,
         }
 
         key = (row["tenant_id"], row["session_id"])
@@ -190,7 +189,6 @@ class Enforcer:
             "decision": body.resolution,
             "reason": body.reason or None,
             "hold_token": token,
-            "created_at": now,
         }
 
         key = (row["tenant_id"], row["session_id"])

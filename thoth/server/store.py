@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Final, NamedTuple, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
@@ -126,33 +126,43 @@ def safe_url(url: str) -> str:
         return "(not a database URL)"
 
 
-def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "normal") -> Engine:
-    """An engine with the settings this store relies on (the schema is migrate.prepare's job).
-
-    Raises StoreConfigError for a URL whose dialect or driver is missing.
-    """
-    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
-        raise StoreConfigError(f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
+def parse_url(url: str) -> URL:
+    """The store URL, normalised; StoreConfigError for one that is not a SQLite or PostgreSQL URL."""
     try:
         parsed = make_url(normalize_url(url))
-    except ArgumentError:
-        raise StoreConfigError(f"not a database URL: {safe_url(url)}") from None
+    except (ArgumentError, ValueError):
+        raise StoreConfigError(
+            "not a database URL (give e.g. sqlite:///thoth.db or postgresql://user@host:5432/db)"
+        ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise StoreConfigError(
             f"unsupported store {parsed.get_backend_name()!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
         )
+    return parsed
+
+
+def new_engine(parsed: URL, **options: Any) -> Engine:
+    """``sa.create_engine``, with StoreConfigError naming the extra when the driver is missing."""
+    try:
+        return sa.create_engine(parsed, **options)
+    except ImportError:
+        raise StoreConfigError(
+            f"no driver for {parsed.get_backend_name()}: pip install 'thoth-sdk[server,postgres]'"
+        ) from None
+
+
+def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "normal") -> Engine:
+    """An engine with the settings this store relies on (the schema is migrate.prepare's job).
+
+    Raises StoreConfigError for a URL that cannot be used.
+    """
+    parsed = parse_url(url)
     options: dict[str, Any] = {"hide_parameters": True}  # no event content in any error or log
     if parsed.get_backend_name() == "sqlite":
         options["isolation_level"] = None  # transactions are begun by _sqlite_begin, as BEGIN IMMEDIATE
     else:
         options.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=3.0)
-    try:
-        engine = sa.create_engine(parsed, **options)
-    except ModuleNotFoundError as exc:
-        raise StoreConfigError(
-            f"no driver for {parsed.get_backend_name()} ({exc.name} is not installed): "
-            "pip install 'thoth-sdk[server,postgres]'"
-        ) from None
+    engine = new_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=sqlite_synchronous))
         sa.event.listen(engine, "begin", _sqlite_begin)
@@ -184,9 +194,7 @@ def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except (OperationalError, InterfaceError, TimeoutError):
-        return False
-    except sa.exc.TimeoutError:
+    except (OperationalError, InterfaceError, sa.exc.TimeoutError):
         return False
     return True
 
@@ -296,7 +304,8 @@ def _select(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any
     psycopg prepares a statement run five times, and PostgreSQL then reuses one generic plan
     for it, made from the table's statistics at that moment: made while a table was still
     small, it scans the table for ever after (measured: 10 ms per event batch at 20,000
-    events, growing). Writes stay prepared: they gained ~20% decisions/s.
+    events, growing). Writes stay prepared: decisions/s at 32 connections were 17-34% higher
+    with them (two pairs of runs).
     """
     if conn.dialect.name == "postgresql":
         driver = conn.connection.driver_connection

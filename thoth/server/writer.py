@@ -192,9 +192,10 @@ class Writer:
 class _Checkpointer:
     """Copies SQLite's write-ahead log into the database file in its own thread.
 
-    A checkpoint by the committing connection (SQLite's default) stalls every request
-    waiting for that commit: measured, it put p99 at 32 connections near 60 ms. A passive
-    checkpoint here runs beside the writer and never blocks it.
+    A checkpoint by the committing connection (SQLite's default) holds up every request
+    waiting for that commit; a passive checkpoint here runs beside the writer and never blocks
+    it. Measured (two pairs of runs): events at batches of 100, 24,000-25,400/s with it and
+    22,800-23,100/s without; decisions at 32 connections unchanged.
     """
 
     INTERVAL_SECONDS: Final = 0.5
