@@ -25,7 +25,7 @@ from tests.server.test_api import chained_events
 from thoth.server import migrate, store
 
 STORES = ["sqlite", "postgresql"]
-HEAD = "0002_sessions"
+HEAD = "0003_extensions_inventory"
 PASSWORD = "s3cret-pw-do-not-print"
 
 LEGACY = sa.MetaData()
@@ -247,7 +247,7 @@ def test_a_legacy_database_is_refused_then_upgraded_with_migrate_keeping_its_row
 
 def test_a_database_behind_is_refused_unless_migrate(empty_db: str) -> None:
     migrate.upgrade(empty_db, "0001_initial")
-    with pytest.raises(migrate.SchemaError, match=r"at 0001_initial, this thoth serve needs 0002_sessions"):
+    with pytest.raises(migrate.SchemaError, match=rf"at 0001_initial, this thoth serve needs {HEAD}"):
         migrate.prepare(empty_db, migrate=False)
     assert migrate.current(empty_db) == "0001_initial"
     migrate.prepare(empty_db, migrate=True)
@@ -377,7 +377,7 @@ def test_thoth_serve_on_a_database_behind_exits_2_with_one_line_and_starts_with_
     assert refused.returncode == 2, refused.stderr
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1, refused.stderr
-    assert "the database schema is at 0001_initial, this thoth serve needs 0002_sessions" in lines[0]
+    assert f"the database schema is at 0001_initial, this thoth serve needs {HEAD}" in lines[0]
     assert f"`thoth db upgrade --db {store.safe_url(empty_db)}`" in lines[0]
     assert "--migrate" in lines[0]
     assert migrate.current(empty_db) == "0001_initial"
@@ -408,7 +408,7 @@ def test_a_legacy_sessions_history_still_counts_after_the_upgrade(empty_db: str,
         LEGACY.create_all(db)
         with db.begin() as conn:
             for event in events[:2]:
-                prepared = store.prepare_event(event)
+                prepared = store.prepare_event(event, event["event_id"])
                 conn.execute(
                     LEGACY.tables["thoth_events"].insert(),
                     {

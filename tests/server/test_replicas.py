@@ -253,9 +253,9 @@ def test_one_hash_chain_sent_alternately_to_two_replicas_is_stored_without_gaps(
             response = client.post("/v1/events/batch", json=[event])
         answers.append((response.status_code, response.json()))
     breaks = sum(body.get("chain_breaks", 0) for _, body in answers)
-    assert answers == [(200, {"accepted": 1, "duplicates": 0, "chain_breaks": 0})] * len(events), (
-        f"{breaks} chain breaks in one valid chain of {len(events)}"
-    )
+    assert answers == [
+        (200, {"accepted": 1, "duplicates": 0, "chain_breaks": 0, "conflicts": 0, "conflict_event_ids": []})
+    ] * len(events), f"{breaks} chain breaks in one valid chain of {len(events)}"
     for server in (a, b):
         stored = {e["chain_index"]: e["chain_status"] for e in server.events(session)}
         assert stored == dict.fromkeys(range(len(events)), VERIFIED)
@@ -306,7 +306,13 @@ def test_kill_9_right_after_the_answers_loses_no_decision_and_no_event(start_ser
         answers = [client.post("/v1/enforce", json=call) for _ in range(LIMIT)]
     server.kill()  # at once: no shutdown, nothing flushed
     assert [r.json()["decision"] for r in answers] == ["ALLOW"] * LIMIT
-    assert ingested.json() == {"accepted": len(events), "duplicates": 0, "chain_breaks": 0}
+    assert ingested.json() == {
+        "accepted": len(events),
+        "duplicates": 0,
+        "chain_breaks": 0,
+        "conflicts": 0,
+        "conflict_event_ids": [],
+    }
 
     server.start()
     stored = server.events(session)

@@ -30,12 +30,18 @@ from thoth.server.auth import Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
 from thoth.server.schemas import (
+    ENFORCE_FIELDS,
     ENFORCE_REQUEST,
+    EVENT_FIELDS,
     EVENTS,
+    EXPLAIN_REQUEST,
     HOLD_TOKEN_PATTERN,
     RESOLVE_REQUEST,
+    TOOL_INVENTORY,
     EventTypeName,
+    ExtensionError,
     HoldStateName,
+    extensions_of,
 )
 from thoth.server.service import Enforcer
 from thoth.server.writer import StoreUnavailable, WriterClosed
@@ -70,6 +76,10 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/holds", api.list_holds, methods=["GET"]),
         Route("/v1/events/batch", api.ingest_events, methods=["POST"]),
         Route("/v1/events", api.list_events, methods=["GET"]),
+        Route("/v1/explain", api.explain, methods=["POST"]),
+        Route("/v1/receipts/public-key", api.receipt_public_key, methods=["GET"]),
+        Route("/v1/tool-inventory", api.list_tool_inventory, methods=["GET"]),
+        Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
     ]
     app = Starlette(
@@ -96,9 +106,11 @@ class _Api:
         self.enforcer = enforcer
         self.config = enforcer.config
 
-    def principal(self, request: Request) -> Principal:
+    def principal(self, request: Request, *, ingest: bool = False) -> Principal:
         headers = request.headers
         principal = self.enforcer.keys.resolve(headers.get("x-api-key"), headers.get("authorization"))
+        if principal is None and ingest:  # atensec-thoth's dedicated event-ingest token
+            principal = self.enforcer.keys.resolve(headers.get("x-thoth-event-ingest-token"), None)
         if principal is None:
             raise ApiError(401, "unauthorized", "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
         request.scope["thoth.principal"] = principal.name
@@ -123,7 +135,44 @@ class _Api:
         raw = _parse_json(await self.body(request))
         body = _validate(ENFORCE_REQUEST.validate_python, raw)
         _check_finite(body.tool_args, "tool_args")
+        _check_finite(body.model_extra, "body")
+        _extensions(raw, ENFORCE_FIELDS, "body")
         return JSONResponse(await self.enforcer.decide(principal, body))
+
+    async def explain(self, request: Request) -> Response:
+        principal = self.principal(request)
+        raw = _parse_json(await self.body(request))
+        body = _validate(EXPLAIN_REQUEST.validate_python, raw)
+        return JSONResponse(await self.enforcer.explain(principal, body))
+
+    async def receipt_public_key(self, request: Request) -> Response:
+        self.principal(request)
+        key = self.enforcer.receipt_public_key()
+        if key is None:
+            raise ApiError(404, "not_found", "this server signs no decision receipts")
+        return JSONResponse(key)
+
+    async def publish_tool_inventory(self, request: Request) -> Response:
+        principal = self.principal(request)
+        tenant = str(request.path_params["tenant_id"])
+        if not 1 <= len(tenant) <= _IDENTIFIER_MAX:
+            raise ApiError(400, "bad_request", f"tenant_id must be 1 to {_IDENTIFIER_MAX} characters")
+        body = _validate(TOOL_INVENTORY.validate_python, _parse_json(await self.body(request)))
+        for position, tool in enumerate(body.tools):
+            _check_finite(tool.input_schema, f"tools[{position}].input_schema")
+        return JSONResponse(await self.enforcer.publish_tool_inventory(principal, tenant, body))
+
+    async def list_tool_inventory(self, request: Request) -> Response:
+        principal = self.principal(request)
+        query = request.query_params
+        page = await self.enforcer.list_tool_inventory(
+            principal,
+            _identifier(query.get("tenant_id"), "tenant_id"),
+            _identifier(query.get("agent_id"), "agent_id"),
+            _limit(query.get("limit")),
+            _cursor(query.get("cursor")),
+        )
+        return JSONResponse(page)
 
     async def get_hold(self, request: Request) -> Response:
         principal = self.principal(request)
@@ -150,7 +199,7 @@ class _Api:
         return JSONResponse(page)
 
     async def ingest_events(self, request: Request) -> Response:
-        principal = self.principal(request)
+        principal = self.principal(request, ingest=True)
         raw = _parse_json(await self.body(request))
         if not isinstance(raw, list) or not raw:
             raise ApiError(422, "validation_error", "the body must be a non-empty JSON array of events")
@@ -162,7 +211,10 @@ class _Api:
             )
         _validate(EVENTS.validate_python, raw, prefix="events")
         for position, event in enumerate(raw):
-            _check_finite(event.get("metadata"), f"events[{position}].metadata")
+            where = f"events[{position}]"
+            _check_finite(event.get("metadata"), f"{where}.metadata")
+            if not EVENT_FIELDS.issuperset(event):  # cheap when there are none
+                _check_finite(_extensions(event, EVENT_FIELDS, where), where)
         return JSONResponse(await self.enforcer.ingest(principal, raw))
 
     async def list_events(self, request: Request) -> Response:
@@ -219,6 +271,13 @@ def _validate(validate: Callable[[Any], T], raw: Any, prefix: str = "") -> T:
         first = details[0]
         message = f"{first['field'] or 'body'}: {first['problem']}"
         raise ApiError(422, "validation_error", message, details=details) from None
+
+
+def _extensions(body: dict[str, Any], known: frozenset[str], where: str) -> dict[str, Any]:
+    try:
+        return extensions_of(body, known)
+    except ExtensionError as exc:
+        raise ApiError(422, "validation_error", f"{where}: {exc}") from None
 
 
 def _check_finite(value: Any, where: str) -> None:
@@ -345,6 +404,8 @@ class AccessLog:
             path = scope.get("path", "")
             if path.startswith("/v1/enforce/hold/"):
                 path = "/v1/enforce/hold/{hold_token}" + ("/resolve" if path.endswith("/resolve") else "")
+            elif path.endswith("/thoth/tool-inventory"):
+                path = "/{tenant_id}/thoth/tool-inventory"  # the tenant came from the client
             access_log.info(
                 "%s %s %d %.1fms %s",
                 scope.get("method", ""),

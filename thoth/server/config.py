@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Final
 
 import attrs
 
 from thoth.server.auth import KeySpec
-from thoth.server.policy import Policy, builtin_policy, load_policy_file
+from thoth.server.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.server.store import SQLITE_SYNCHRONOUS
 
 DEFAULT_PORT: Final = 8787
+BUILTIN_POLICY_VERSION: Final = "builtin"
 DEFAULT_DB_URL: Final = "sqlite:///thoth.db"
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 MAX_BATCH_EVENTS: Final = 1000
@@ -34,6 +37,7 @@ class ServerConfig:
     sqlite_synchronous: str = "normal"  # "full": a commit also survives a power loss
     db_pool_size: int = 8  # PostgreSQL connections for reads (the writer keeps one more)
     store_timeout_seconds: float = 4.0  # a write that takes longer answers 503 store_unavailable
+    policy_version: str = BUILTIN_POLICY_VERSION  # first 16 hex of the SHA-256 of the policy's text
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -75,8 +79,11 @@ def build_config(
     Raises PolicyError for a bad policy and ValueError for bad keys.
     """
     env = os.environ if environ is None else environ
-    policy = load_policy_file(policy_path) if policy_path else builtin_policy()
+    policy, policy_version = (
+        read_policy(policy_path) if policy_path else (builtin_policy(), BUILTIN_POLICY_VERSION)
+    )
     return ServerConfig(
+        policy_version=policy_version,
         db_url=db_url or env.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL,
         policy=policy,
         api_keys=keys_from(api_keys, env.get("THOTH_SERVER_API_KEYS")),
@@ -91,6 +98,17 @@ def build_config(
         if db_pool_size is not None
         else _int_env(env, "THOTH_SERVER_DB_POOL_SIZE", 8),
     )
+
+
+def read_policy(path: str | Path) -> tuple[Policy, str]:
+    """The policy in a file, and its version: the first 16 hex of the SHA-256 of its bytes."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read policy: {exc}", str(path), 1, 1) from None
+    return load_policy(text, str(path)), hashlib.sha256(data).hexdigest()[:16]
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int) -> int:

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -206,8 +207,15 @@ class Call:
             environment=request.environment,
             mode=request.enforcement_mode,
             approved_scope=frozenset(request.approved_scope),
-            context={key: getattr(request, key) for key in CONTEXT_KEYS},
+            context={key: _context_text(getattr(request, key)) for key in CONTEXT_KEYS},
         )
+
+
+def _context_text(value: str | Mapping[str, Any]) -> str:
+    """Context is text to the policy; an object (atensec-thoth's task_context) is its canonical JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @attrs.frozen

@@ -12,7 +12,9 @@ Literals too, and tests/unit/test_server_vocabulary.py checks each against its e
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Required
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, Required
 
 from pydantic import (
     AfterValidator,
@@ -36,7 +38,8 @@ SourceTypeName = Literal["agent_tool_call", "agent_llm_invocation"]  # SourceTyp
 Resolution = Literal["ALLOW", "BLOCK"]  # HoldResolution
 HoldStateName = Literal["pending", "approved", "denied", "expired"]  # HoldState (a query parameter)
 HOLD_TOKEN_PATTERN = r"^[A-Za-z0-9._~-]{8,256}$"  # noqa: S105 - a pattern, not a secret
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_EVENT_ID = rf"^(.{{1,256}}:)?{_UUID}$"  # a UUID, bare or after its tenant (aten-thoth 0.1.15, atensec)
 _DATE_TIME = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 _SHA256_OR_EMPTY = r"^([0-9a-f]{64})?$"
 
@@ -65,7 +68,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class EnforceRequest(_Strict):
+#: How much a request or an event may carry in fields the contract does not define (its
+#: "extension fields", kept as sent): the spec's maxProperties allows this many beyond its own.
+MAX_EXTENSION_FIELDS: Final = 64
+MAX_EXTENSION_BYTES: Final = 16 * 1024
+
+
+class EnforceRequest(BaseModel):
+    # Released clients send fields we do not define (identity_binding, auth_context, metadata,
+    # model_name, ...): accepted and kept in ``model_extra``, bounded by the app.
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
     agent_id: Identifier
     tenant_id: Identifier
     user_id: Identifier = "system"
@@ -80,8 +93,9 @@ class EnforceRequest(_Strict):
     session_intent: Text = ""
     purpose: Text = ""
     data_classification: Short = ""
-    task_context: Text = ""
+    task_context: Text | Annotated[dict[str, Any], Field(max_length=64)] = ""  # atensec 0.5: an object
     action_attestation_id: Short = ""
+    identity_binding: Annotated[dict[str, Any], Field(max_length=64)] = {}
 
 
 class ResolveHoldRequest(_Strict):
@@ -94,9 +108,9 @@ class Event(TypedDict, total=False):
     """An event as sent. A TypedDict, not a model: events are kept as the dicts that were
     sent (they are hashed as such), and validating into dicts is ~40% cheaper."""
 
-    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="allow", strict=True)  # type: ignore[misc]
 
-    event_id: Required[Annotated[str, StringConstraints(strict=True, pattern=_UUID)]]
+    event_id: Required[Annotated[str, StringConstraints(strict=True, max_length=300, pattern=_EVENT_ID)]]
     tenant_id: Required[Identifier]
     agent_id: Required[Identifier]
     session_id: Required[Identifier]
@@ -121,6 +135,92 @@ class Event(TypedDict, total=False):
     signature: Annotated[str, StringConstraints(strict=True, max_length=1024)]
 
 
+class ExplainRequest(BaseModel):
+    """An enforce request plus the decision to explain (atensec-thoth 0.5 sends both); lenient:
+    the explanation is advisory, so unknown fields are ignored rather than kept."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    agent_id: Short = ""
+    tenant_id: Short = ""
+    user_id: Short | None = None
+    tool_name: ToolName
+    session_id: Short = ""
+    approved_scope: Annotated[list[Short], Field(max_length=1_000)] = []
+    enforcement_mode: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = None
+    decision: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = None
+    decision_reason_code: Short | None = None
+    reason: Text | None = None
+    violation_id: Short | None = None
+    matched_rule_ids: Annotated[list[Short], Field(max_length=100)] | None = None
+
+
+MAX_INPUT_SCHEMA_BYTES: Final = 64 * 1024
+
+
+def _bounded_schema(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_INPUT_SCHEMA_BYTES:
+        raise ValueError(f"an input schema takes at most {MAX_INPUT_SCHEMA_BYTES} bytes of JSON, not {size}")
+    return value
+
+
+class InventoryTool(_Strict):
+    name: ToolName
+    description: Text = ""
+    input_schema: Annotated[dict[str, Any], AfterValidator(_bounded_schema)] = {}
+
+
+class ToolInventory(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    agent_id: Identifier
+    source: Annotated[str, StringConstraints(strict=True, max_length=64)] = ""
+    tools: Annotated[list[InventoryTool], Field(min_length=1, max_length=100)]
+
+
+EVENT_FIELDS: Final = frozenset(Event.__annotations__)
+ENFORCE_FIELDS: Final = frozenset(EnforceRequest.model_fields)
+
 ENFORCE_REQUEST = TypeAdapter(EnforceRequest)
+EXPLAIN_REQUEST = TypeAdapter(ExplainRequest)
+TOOL_INVENTORY = TypeAdapter(ToolInventory)
 RESOLVE_REQUEST = TypeAdapter(ResolveHoldRequest)
 EVENTS = TypeAdapter(list[Event])
+
+
+class ExtensionError(ValueError):
+    """Extension fields beyond the bounds the spec documents."""
+
+
+def extensions_of(body: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    """The fields of ``body`` the contract does not define, checked against the documented bounds."""
+    extra = {key: value for key, value in body.items() if key not in known}
+    if not extra:
+        return extra
+    if len(extra) > MAX_EXTENSION_FIELDS:
+        raise ExtensionError(
+            f"at most {MAX_EXTENSION_FIELDS} fields the contract does not define, not {len(extra)}"
+        )
+    size = len(json.dumps(extra, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_EXTENSION_BYTES:
+        raise ExtensionError(
+            f"fields the contract does not define take {size} bytes of JSON, at most {MAX_EXTENSION_BYTES}"
+        )
+    return extra
+
+
+class EventIdError(ValueError):
+    """An event id whose tenant prefix is not the event's tenant."""
+
+
+def canonical_event_id(event_id: str, tenant_id: str) -> str:
+    """The one stored form of an event id: the bare UUID in lowercase.
+
+    ``acme:1B5B49FA-...`` (aten-thoth 0.1.15, atensec-thoth) and ``1b5b49fa-...`` are the same
+    event, so a resend in either form is a duplicate. The prefix must be the event's own tenant.
+    """
+    prefix, _, bare = event_id.rpartition(":")  # a UUID has no colon; a tenant id may
+    if _ and prefix != tenant_id:
+        raise EventIdError("an event_id's tenant prefix must be the event's tenant_id")
+    return bare.lower()

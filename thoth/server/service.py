@@ -18,16 +18,26 @@ from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
+from thoth.server.explain import IDENTITY_RULE_ID, DecisionFacts
+from thoth.server.explain import explain as explain_decision
 from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
-from thoth.server.policy import Call, Decision, apply_mode
-from thoth.server.schemas import EnforceRequest, ResolveHoldRequest
+from thoth.server.policy import Call, Decision, PolicyResult, apply_mode
+from thoth.server.schemas import (
+    EnforceRequest,
+    EventIdError,
+    ExplainRequest,
+    ResolveHoldRequest,
+    ToolInventory,
+    canonical_event_id,
+)
 from thoth.server.state import Txn
 from thoth.server.writer import Writer
 
 log = logging.getLogger("thoth.server.decisions")
 
 _FACT_OF = {Decision.ALLOW: "ran", Decision.MODIFY: "ran", Decision.BLOCK: "refused"}
+DECISION_ENVELOPE_VERSION = "1"
 
 
 class Enforcer:
@@ -94,13 +104,17 @@ class Enforcer:
         the session's new record and any hold are written before the answer leaves."""
         now = txn.now
         record = txn.session((request.tenant_id, request.session_id))
-        result = self.policy.evaluate(call, record, now)
+        result = _identity_mismatch(request) or self.policy.evaluate(call, record, now)
         outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
+        version = self.config.policy_version
         response: dict[str, Any] = {
             "decision": outcome.decision.value,
             "reason": outcome.reason,
             "decision_reason_code": outcome.reason_code,
             "matched_rule_ids": list(result.matched_rule_ids),
+            "policy_version": version,
+            "policy_references": [f"policy:{version}#{rule}" for rule in result.matched_rule_ids],
+            "decision_envelope_version": DECISION_ENVELOPE_VERSION,
         }
         if outcome.shadow_decision is not None:
             response["shadow_decision"] = outcome.shadow_decision.value
@@ -237,18 +251,29 @@ class Enforcer:
 
     # -- events -----------------------------------------------------------------------------------
 
-    async def ingest(self, principal: Principal, batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    async def ingest(self, principal: Principal, batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        prepared = []
         for event in batch:
-            if not principal.may_act_for(event["tenant_id"]):
+            tenant = event["tenant_id"]
+            if not principal.may_act_for(tenant):
                 raise ApiError(403, "forbidden", "this key may not write events for that tenant")
-        prepared = [store.prepare_event(event) for event in batch]  # hashing overlaps the writer's I/O
+            try:
+                event_id = canonical_event_id(event["event_id"], tenant)
+            except EventIdError as exc:
+                raise ApiError(403, "forbidden", str(exc)) from None
+            prepared.append(store.prepare_event(event, event_id))  # hashing overlaps the writer's I/O
         keys = {(event.tenant_id, event.session_id) for event in prepared}
-        result: dict[str, int] = await self.writer.submit(
+        result: dict[str, Any] = await self.writer.submit(
             lambda txn: store.ingest_events(txn.conn, prepared, txn, txn.now), keys
         )
         if result["chain_breaks"]:
             log.warning(
                 "events: %d of a batch did not verify against their session's chain", result["chain_breaks"]
+            )
+        if result["conflicts"]:
+            log.warning(
+                "events: %d of a batch reuse a stored event_id with different content (not stored)",
+                result["conflicts"],
             )
         return result
 
@@ -271,6 +296,111 @@ class Enforcer:
         items = [_stored_event(r) for r in rows]
         next_cursor = cursors.encode(rows[-1]["id"]) if rows else None  # also for --follow: resume here
         return {"items": items, "next_cursor": next_cursor}
+
+    # -- explanations, receipts, tool inventory ---------------------------------------------------
+
+    async def explain(self, principal: Principal, body: ExplainRequest) -> dict[str, Any]:
+        """Explain the stored decision the violation id names, else the decision the request states."""
+        stored = None
+        if body.violation_id:
+            stored = await anyio.to_thread.run_sync(
+                store.decision_by_violation, self.engine, principal.tenants, body.violation_id
+            )
+        facts = _stored_facts(stored, body) if stored is not None else _request_facts(body)
+        if stored is None and body.tenant_id and not principal.may_act_for(body.tenant_id):
+            raise ApiError(403, "forbidden", "this key may not act for that tenant")
+        explanation = explain_decision(self.policy, facts)
+        explanation["policy_version"] = self.config.policy_version
+        explanation["source"] = "stored" if stored is not None else "request"
+        explanation["timestamp"] = holds_mod.iso(stored["created_at"] if stored is not None else time.time())
+        explanation["request_url"] = None
+        return explanation
+
+    def receipt_public_key(self) -> dict[str, str] | None:
+        return None  # receipts are not signed yet
+
+    async def publish_tool_inventory(
+        self, principal: Principal, tenant: str, body: ToolInventory
+    ) -> dict[str, int]:
+        if not principal.may_act_for(tenant):
+            raise ApiError(403, "forbidden", "this key may not act for that tenant")
+        tools = {tool.name: tool for tool in body.tools}  # the last declaration of a name wins
+        source = body.source or None
+
+        def write(txn: Txn) -> int:
+            rows = [
+                {
+                    "tenant_id": tenant,
+                    "agent_id": body.agent_id,
+                    "tool_name": tool.name,
+                    "description": tool.description,
+                    "input_schema": json.dumps(tool.input_schema, ensure_ascii=False),
+                    "source": source,
+                    "updated_at": txn.now,
+                }
+                for tool in tools.values()
+            ]
+            store.upsert_tools(txn.conn, rows)
+            return len(rows)
+
+        return {"stored": await self.writer.submit(write, ())}
+
+    async def list_tool_inventory(
+        self, principal: Principal, tenant: str | None, agent: str | None, limit: int, offset: int | None
+    ) -> dict[str, Any]:
+        if offset is None:
+            return {"items": [], "next_cursor": None}
+        rows = await anyio.to_thread.run_sync(
+            partial(store.list_tools, self.engine, principal.tenants, tenant, agent, limit, offset)
+        )
+        items = [
+            {
+                "tenant_id": row["tenant_id"],
+                "agent_id": row["agent_id"],
+                "name": row["tool_name"],
+                "description": row["description"],
+                "input_schema": json.loads(row["input_schema"]) if row["input_schema"] else None,
+                "source": row["source"],
+                "updated_at": holds_mod.iso(row["updated_at"]),
+            }
+            for row in rows
+        ]
+        next_cursor = cursors.encode(offset + limit) if len(rows) == limit else None
+        return {"items": items, "next_cursor": next_cursor}
+
+
+def _stored_facts(row: Mapping[str, Any], body: ExplainRequest) -> DecisionFacts:
+    return DecisionFacts(
+        tenant_id=row["tenant_id"],
+        agent_id=row["agent_id"],
+        user_id=body.user_id,
+        session_id=row["session_id"],
+        tool_name=row["tool_name"],
+        decision=row["decision"],
+        reason_code=row["reason_code"],
+        rule_ids=tuple(store.iter_rule_ids(row["rule_ids"])),
+        reason=row["reason"],
+        violation_id=row["violation_id"],
+        approved_scope=tuple(body.approved_scope),
+        mode=row["mode"],
+    )
+
+
+def _request_facts(body: ExplainRequest) -> DecisionFacts:
+    return DecisionFacts(
+        tenant_id=body.tenant_id or None,
+        agent_id=body.agent_id or None,
+        user_id=body.user_id,
+        session_id=body.session_id or None,
+        tool_name=body.tool_name,
+        decision=body.decision,
+        reason_code=body.decision_reason_code,
+        rule_ids=tuple(body.matched_rule_ids or ()),
+        reason=body.reason,
+        violation_id=body.violation_id,
+        approved_scope=tuple(body.approved_scope),
+        mode=body.enforcement_mode,
+    )
 
 
 def _stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -304,7 +434,25 @@ def _decision_row(
         "latency_ms": latency_ms,
         "hold_token": response.get("hold_token"),
         "created_at": now,
+        "violation_id": response.get("violation_id"),
+        "extensions": json.dumps(request.model_extra, ensure_ascii=False) if request.model_extra else None,
     }
+
+
+def _identity_mismatch(request: EnforceRequest) -> PolicyResult | None:
+    """A call bound to an identity other than the one it claims is refused before any rule."""
+    binding = request.identity_binding
+    for field in ("agent_id", "tenant_id", "user_id"):
+        bound = binding.get(field)
+        if bound is not None and bound != getattr(request, field):
+            return PolicyResult(
+                decision=Decision.BLOCK,
+                reason=f"identity_binding.{field} does not match the request's {field}",
+                reason_code="identity_mismatch",
+                rule_id=IDENTITY_RULE_ID,
+                matched_rule_ids=(IDENTITY_RULE_ID,),
+            )
+    return None
 
 
 def _hold_row(

@@ -83,7 +83,24 @@ decisions = sa.Table(
     sa.Column("latency_ms", sa.Float),
     sa.Column("hold_token", sa.String(256)),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("violation_id", sa.String(64)),
+    # the fields of the enforce request that the contract does not define (JSON), as sent
+    sa.Column("extensions", sa.Text),
     sa.Index("ix_thoth_decisions_session", "tenant_id", "session_id", "id"),
+    sa.Index("ix_thoth_decisions_violation", "violation_id"),
+)
+
+tool_inventory = sa.Table(
+    "thoth_tool_inventory",
+    metadata,
+    # what each agent says it can call (advisory): the last declaration of each tool wins
+    sa.Column("tenant_id", sa.String(256), primary_key=True),
+    sa.Column("agent_id", sa.String(256), primary_key=True),
+    sa.Column("tool_name", sa.String(256), primary_key=True),
+    sa.Column("description", sa.Text),
+    sa.Column("input_schema", sa.Text),  # JSON
+    sa.Column("source", sa.String(64)),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 
@@ -218,6 +235,8 @@ _DECISION_COLUMNS: Final = (
     "latency_ms",
     "hold_token",
     "created_at",
+    "violation_id",
+    "extensions",
 )
 
 
@@ -273,11 +292,12 @@ class PreparedEvent(NamedTuple):
     ingested_at: str | None
 
 
-def prepare_event(event: Mapping[str, Any]) -> PreparedEvent:
+def prepare_event(event: Mapping[str, Any], event_id: str) -> PreparedEvent:
+    """``event_id`` is the event's id in its canonical form (``schemas.canonical_event_id``)."""
     canonical = canonical_json({k: v for k, v in event.items() if k not in UNHASHED_FIELDS})
     return PreparedEvent(
         tenant_id=event["tenant_id"],
-        event_id=event["event_id"],
+        event_id=event_id,
         session_id=event["session_id"],
         agent_id=event["agent_id"],
         event_type=event["event_type"],
@@ -428,18 +448,25 @@ _INSERT_COLUMNS = (
 
 def ingest_events(
     conn: Connection, batch: Sequence[PreparedEvent], heads: ChainHeads, now: float
-) -> dict[str, int]:
-    """Store new events (idempotent by tenant and event_id) and check each session's chain."""
-    existing = _existing_ids(conn, batch)
+) -> dict[str, Any]:
+    """Store new events (idempotent by tenant and canonical event_id) and check each session's chain.
+
+    An id already stored (or earlier in the batch) with the same content is a duplicate; with
+    different content it is a conflict: the first stands, and the sender is told which ids.
+    """
+    stored = _stored_bodies(conn, batch)
     rows: list[tuple[Any, ...]] = []
     duplicates = breaks = 0
-    seen: set[tuple[str, str]] = set()
+    conflicts: list[str] = []
     for event in sorted(batch, key=_chain_order):
         key = (event.tenant_id, event.event_id)
-        if key in existing or key in seen:
-            duplicates += 1
+        if key in stored:
+            if _same_content(stored[key], event):
+                duplicates += 1
+            else:
+                conflicts.append(event.event_id)
             continue
-        seen.add(key)
+        stored[key] = event.body
         session = (event.tenant_id, event.session_id)
         check = check_link(event.link, heads.head(session))
         heads.move_head(session, check.new_head)
@@ -467,21 +494,42 @@ def ingest_events(
             "ON CONFLICT (tenant_id, event_id) DO NOTHING"
         )
         conn.exec_driver_sql(sql, rows)
-    return {"accepted": len(rows), "duplicates": duplicates, "chain_breaks": breaks}
+    return {
+        "accepted": len(rows),
+        "duplicates": duplicates,
+        "chain_breaks": breaks,
+        "conflicts": len(conflicts),
+        "conflict_event_ids": conflicts[:MAX_CONFLICT_IDS],
+    }
 
 
-def _existing_ids(conn: Connection, batch: Sequence[PreparedEvent]) -> set[tuple[str, str]]:
+MAX_CONFLICT_IDS: Final = 100
+
+
+def _stored_bodies(conn: Connection, batch: Sequence[PreparedEvent]) -> dict[tuple[str, str], str]:
+    """The stored bodies of the batch's ids that are already stored."""
     by_tenant: dict[str, list[str]] = {}
     for event in batch:
         by_tenant.setdefault(event.tenant_id, []).append(event.event_id)
-    found: set[tuple[str, str]] = set()
+    found: dict[tuple[str, str], str] = {}
     for tenant, ids in by_tenant.items():
         sql = (
-            f"SELECT event_id FROM thoth_events WHERE tenant_id = {_marks(conn, 1)} "  # noqa: S608
+            f"SELECT event_id, body FROM thoth_events WHERE tenant_id = {_marks(conn, 1)} "  # noqa: S608
             f"AND event_id IN ({_marks(conn, len(ids))})"
         )
-        found.update((tenant, event_id) for (event_id,) in _select(conn, sql, (tenant, *ids)))
+        found.update(((tenant, event_id), body) for event_id, body in _select(conn, sql, (tenant, *ids)))
     return found
+
+
+def _same_content(stored_body: str, event: PreparedEvent) -> bool:
+    """Whether a resend carries what is stored, whichever form of the id each one used."""
+    if stored_body == event.body:
+        return True
+    return _content(stored_body, event.event_id) == _content(event.body, event.event_id)
+
+
+def _content(body: str, event_id: str) -> bytes:
+    return canonical_json(json.loads(body) | {"event_id": event_id})
 
 
 def _chain_order(event: PreparedEvent) -> tuple[str, str, int]:
@@ -560,6 +608,50 @@ def list_decisions(
         query = query.where(decisions.c.session_id == session)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query.order_by(decisions.c.id).limit(limit)).mappings()]
+
+
+def decision_by_violation(
+    engine: Engine, tenants: frozenset[str] | None, violation_id: str
+) -> dict[str, Any] | None:
+    query = sa.select(decisions).where(decisions.c.violation_id == violation_id)
+    if tenants is not None:
+        query = query.where(decisions.c.tenant_id.in_(sorted(tenants)))
+    with engine.connect() as conn:
+        row = conn.execute(query.limit(1)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def upsert_tools(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record each tool as its agent last declared it."""
+    keys = ("tenant_id", "agent_id", "tool_name")
+    columns = (*keys, "description", "input_schema", "source", "updated_at")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    sql = (
+        f"INSERT INTO thoth_tool_inventory ({', '.join(columns)}) VALUES ({_marks(conn, len(columns))}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+def list_tools(
+    engine: Engine,
+    tenants: frozenset[str] | None,
+    tenant: str | None,
+    agent: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    table = tool_inventory
+    query = sa.select(table)
+    if tenants is not None:
+        query = query.where(table.c.tenant_id.in_(sorted(tenants)))
+    if tenant is not None:
+        query = query.where(table.c.tenant_id == tenant)
+    if agent is not None:
+        query = query.where(table.c.agent_id == agent)
+    query = query.order_by(table.c.tenant_id, table.c.agent_id, table.c.tool_name).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def now() -> float:

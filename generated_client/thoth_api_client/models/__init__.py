@@ -2,6 +2,8 @@
 
 from .decision import Decision
 from .enforce_request import EnforceRequest
+from .enforce_request_identity_binding import EnforceRequestIdentityBinding
+from .enforce_request_task_context_type_1 import EnforceRequestTaskContextType1
 from .enforce_request_tool_args import EnforceRequestToolArgs
 from .enforce_response import EnforceResponse
 from .enforce_response_modified_tool_args_type_0 import (
@@ -14,6 +16,10 @@ from .event import Event
 from .event_metadata import EventMetadata
 from .event_page import EventPage
 from .event_type import EventType
+from .explain_request import ExplainRequest
+from .explanation import Explanation
+from .explanation_severity import ExplanationSeverity
+from .explanation_source import ExplanationSource
 from .health import Health
 from .health_status import HealthStatus
 from .health_store import HealthStore
@@ -23,15 +29,29 @@ from .hold_resolution import HoldResolution
 from .hold_state import HoldState
 from .hold_status import HoldStatus
 from .ingest_result import IngestResult
+from .receipt import Receipt
+from .receipt_alg import ReceiptAlg
+from .receipt_claims import ReceiptClaims
+from .receipt_public_key import ReceiptPublicKey
+from .receipt_public_key_alg import ReceiptPublicKeyAlg
+from .recorded_tool import RecordedTool
+from .recorded_tool_input_schema_type_0 import RecordedToolInputSchemaType0
 from .resolve_hold_request import ResolveHoldRequest
 from .source_type import SourceType
 from .stored_event import StoredEvent
 from .stored_event_metadata_type_0 import StoredEventMetadataType0
+from .tool_inventory import ToolInventory
+from .tool_inventory_item import ToolInventoryItem
+from .tool_inventory_item_input_schema import ToolInventoryItemInputSchema
+from .tool_inventory_page import ToolInventoryPage
+from .tool_inventory_result import ToolInventoryResult
 
 __all__ = (
     "Decision",
     "EnforcementMode",
     "EnforceRequest",
+    "EnforceRequestIdentityBinding",
+    "EnforceRequestTaskContextType1",
     "EnforceRequestToolArgs",
     "EnforceResponse",
     "EnforceResponseModifiedToolArgsType0",
@@ -41,6 +61,10 @@ __all__ = (
     "EventMetadata",
     "EventPage",
     "EventType",
+    "ExplainRequest",
+    "Explanation",
+    "ExplanationSeverity",
+    "ExplanationSource",
     "Health",
     "HealthStatus",
     "HealthStore",
@@ -50,8 +74,20 @@ __all__ = (
     "HoldState",
     "HoldStatus",
     "IngestResult",
+    "Receipt",
+    "ReceiptAlg",
+    "ReceiptClaims",
+    "ReceiptPublicKey",
+    "ReceiptPublicKeyAlg",
+    "RecordedTool",
+    "RecordedToolInputSchemaType0",
     "ResolveHoldRequest",
     "SourceType",
     "StoredEvent",
     "StoredEventMetadataType0",
+    "ToolInventory",
+    "ToolInventoryItem",
+    "ToolInventoryItemInputSchema",
+    "ToolInventoryPage",
+    "ToolInventoryResult",
 )

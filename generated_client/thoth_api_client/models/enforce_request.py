@@ -4,11 +4,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.enforcement_mode import EnforcementMode
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.enforce_request_identity_binding import EnforceRequestIdentityBinding
+    from ..models.enforce_request_task_context_type_1 import (
+        EnforceRequestTaskContextType1,
+    )
     from ..models.enforce_request_tool_args import EnforceRequestToolArgs
 
 
@@ -37,8 +42,12 @@ class EnforceRequest:
         session_intent (str | Unset):
         purpose (str | Unset):
         data_classification (str | Unset):
-        task_context (str | Unset):
+        task_context (EnforceRequestTaskContextType1 | str | Unset): Free text, or (atensec-thoth 0.5) an object such as
+            `{initiated_by, task_id, chain}`.
         action_attestation_id (str | Unset): One fresh id per call.
+        identity_binding (EnforceRequestIdentityBinding | Unset): The identity the caller binds the call to (atensec-
+            thoth 0.5). Any of `agent_id`, `tenant_id`, `user_id` it names must equal the request's own, else the call is
+            refused (BLOCK, `identity_mismatch`).
     """
 
     agent_id: str
@@ -55,10 +64,16 @@ class EnforceRequest:
     session_intent: str | Unset = UNSET
     purpose: str | Unset = UNSET
     data_classification: str | Unset = UNSET
-    task_context: str | Unset = UNSET
+    task_context: EnforceRequestTaskContextType1 | str | Unset = UNSET
     action_attestation_id: str | Unset = UNSET
+    identity_binding: EnforceRequestIdentityBinding | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.enforce_request_task_context_type_1 import (
+            EnforceRequestTaskContextType1,  # noqa: PLC0415
+        )
+
         agent_id = self.agent_id
 
         tenant_id = self.tenant_id
@@ -95,12 +110,22 @@ class EnforceRequest:
 
         data_classification = self.data_classification
 
-        task_context = self.task_context
+        task_context: dict[str, Any] | str | Unset
+        if isinstance(self.task_context, Unset):
+            task_context = UNSET
+        elif isinstance(self.task_context, EnforceRequestTaskContextType1):
+            task_context = self.task_context.to_dict()
+        else:
+            task_context = self.task_context
 
         action_attestation_id = self.action_attestation_id
 
-        field_dict: dict[str, Any] = {}
+        identity_binding: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.identity_binding, Unset):
+            identity_binding = self.identity_binding.to_dict()
 
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "agent_id": agent_id,
@@ -133,11 +158,19 @@ class EnforceRequest:
             field_dict["task_context"] = task_context
         if action_attestation_id is not UNSET:
             field_dict["action_attestation_id"] = action_attestation_id
+        if identity_binding is not UNSET:
+            field_dict["identity_binding"] = identity_binding
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.enforce_request_identity_binding import (
+            EnforceRequestIdentityBinding,  # noqa: PLC0415
+        )
+        from ..models.enforce_request_task_context_type_1 import (
+            EnforceRequestTaskContextType1,  # noqa: PLC0415
+        )
         from ..models.enforce_request_tool_args import EnforceRequestToolArgs  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -179,9 +212,33 @@ class EnforceRequest:
 
         data_classification = d.pop("data_classification", UNSET)
 
-        task_context = d.pop("task_context", UNSET)
+        def _parse_task_context(
+            data: object,
+        ) -> EnforceRequestTaskContextType1 | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                task_context_type_1 = EnforceRequestTaskContextType1.from_dict(data)
+
+                return task_context_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EnforceRequestTaskContextType1 | str | Unset, data)
+
+        task_context = _parse_task_context(d.pop("task_context", UNSET))
 
         action_attestation_id = d.pop("action_attestation_id", UNSET)
+
+        _identity_binding = d.pop("identity_binding", UNSET)
+        identity_binding: EnforceRequestIdentityBinding | Unset
+        if isinstance(_identity_binding, Unset):
+            identity_binding = UNSET
+        else:
+            identity_binding = EnforceRequestIdentityBinding.from_dict(
+                _identity_binding
+            )
 
         enforce_request = cls(
             agent_id=agent_id,
@@ -200,6 +257,24 @@ class EnforceRequest:
             data_classification=data_classification,
             task_context=task_context,
             action_attestation_id=action_attestation_id,
+            identity_binding=identity_binding,
         )
 
+        enforce_request.additional_properties = d
         return enforce_request
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..models.enforce_response_modified_tool_args_type_0 import (
         EnforceResponseModifiedToolArgsType0,
     )
+    from ..models.receipt import Receipt
 
 
 T = TypeVar("T", bound="EnforceResponse")
@@ -44,6 +45,13 @@ class EnforceResponse:
             risk_score (float | None | Unset):
             latency_ms (float | None | Unset):
             matched_rule_ids (list[str] | None | Unset):
+            policy_references (list[str] | None | Unset): Where the decision comes from: `policy:<policy_version>#<rule id>`
+                for each matched rule.
+            policy_version (None | str | Unset): The first 16 hex of the SHA-256 of the active policy's text (`builtin`
+                without a file).
+            decision_envelope_version (None | str | Unset): The version of this answer's shape; `1` today.
+            receipt (None | Receipt | Unset): When the server has a receipt signing key: an Ed25519 signature over this
+                decision, verifiable offline with `thoth receipt verify` and the key of `GET /v1/receipts/public-key`.
             shadow_decision (None | str | Unset): In observe mode, the decision the policy would have taken.
     """
 
@@ -62,6 +70,10 @@ class EnforceResponse:
     risk_score: float | None | Unset = UNSET
     latency_ms: float | None | Unset = UNSET
     matched_rule_ids: list[str] | None | Unset = UNSET
+    policy_references: list[str] | None | Unset = UNSET
+    policy_version: None | str | Unset = UNSET
+    decision_envelope_version: None | str | Unset = UNSET
+    receipt: None | Receipt | Unset = UNSET
     shadow_decision: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -69,6 +81,7 @@ class EnforceResponse:
         from ..models.enforce_response_modified_tool_args_type_0 import (
             EnforceResponseModifiedToolArgsType0,  # noqa: PLC0415
         )
+        from ..models.receipt import Receipt  # noqa: PLC0415
 
         decision: str | Unset
         if isinstance(self.decision, Unset):
@@ -167,6 +180,35 @@ class EnforceResponse:
         else:
             matched_rule_ids = self.matched_rule_ids
 
+        policy_references: list[str] | None | Unset
+        if isinstance(self.policy_references, Unset):
+            policy_references = UNSET
+        elif isinstance(self.policy_references, list):
+            policy_references = self.policy_references
+
+        else:
+            policy_references = self.policy_references
+
+        policy_version: None | str | Unset
+        if isinstance(self.policy_version, Unset):
+            policy_version = UNSET
+        else:
+            policy_version = self.policy_version
+
+        decision_envelope_version: None | str | Unset
+        if isinstance(self.decision_envelope_version, Unset):
+            decision_envelope_version = UNSET
+        else:
+            decision_envelope_version = self.decision_envelope_version
+
+        receipt: dict[str, Any] | None | Unset
+        if isinstance(self.receipt, Unset):
+            receipt = UNSET
+        elif isinstance(self.receipt, Receipt):
+            receipt = self.receipt.to_dict()
+        else:
+            receipt = self.receipt
+
         shadow_decision: None | str | Unset
         if isinstance(self.shadow_decision, Unset):
             shadow_decision = UNSET
@@ -206,6 +248,14 @@ class EnforceResponse:
             field_dict["latency_ms"] = latency_ms
         if matched_rule_ids is not UNSET:
             field_dict["matched_rule_ids"] = matched_rule_ids
+        if policy_references is not UNSET:
+            field_dict["policy_references"] = policy_references
+        if policy_version is not UNSET:
+            field_dict["policy_version"] = policy_version
+        if decision_envelope_version is not UNSET:
+            field_dict["decision_envelope_version"] = decision_envelope_version
+        if receipt is not UNSET:
+            field_dict["receipt"] = receipt
         if shadow_decision is not UNSET:
             field_dict["shadow_decision"] = shadow_decision
 
@@ -216,6 +266,7 @@ class EnforceResponse:
         from ..models.enforce_response_modified_tool_args_type_0 import (
             EnforceResponseModifiedToolArgsType0,  # noqa: PLC0415
         )
+        from ..models.receipt import Receipt  # noqa: PLC0415
 
         d = dict(src_dict)
 
@@ -394,6 +445,60 @@ class EnforceResponse:
 
         matched_rule_ids = _parse_matched_rule_ids(d.pop("matched_rule_ids", UNSET))
 
+        def _parse_policy_references(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                policy_references_type_0 = cast(list[str], data)
+
+                return policy_references_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        policy_references = _parse_policy_references(d.pop("policy_references", UNSET))
+
+        def _parse_policy_version(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        policy_version = _parse_policy_version(d.pop("policy_version", UNSET))
+
+        def _parse_decision_envelope_version(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decision_envelope_version = _parse_decision_envelope_version(
+            d.pop("decision_envelope_version", UNSET)
+        )
+
+        def _parse_receipt(data: object) -> None | Receipt | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                receipt_type_0 = Receipt.from_dict(data)
+
+                return receipt_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Receipt | Unset, data)
+
+        receipt = _parse_receipt(d.pop("receipt", UNSET))
+
         def _parse_shadow_decision(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -419,6 +524,10 @@ class EnforceResponse:
             risk_score=risk_score,
             latency_ms=latency_ms,
             matched_rule_ids=matched_rule_ids,
+            policy_references=policy_references,
+            policy_version=policy_version,
+            decision_envelope_version=decision_envelope_version,
+            receipt=receipt,
             shadow_decision=shadow_decision,
         )
 

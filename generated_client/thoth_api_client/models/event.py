@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from uuid import UUID
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.enforcement_mode import EnforcementMode
 from ..models.event_type import EventType
@@ -28,7 +28,9 @@ class Event:
             '2026-11-25T10:00:00.123456Z'}
 
     Attributes:
-        event_id (UUID):
+        event_id (str): A UUID, bare or prefixed with the event's tenant (`acme:1b5b49fa-...`, as aten-thoth 0.1.15 and
+            atensec-thoth send). Stored in one canonical form (lowercase, no prefix), so the same id resent in either form
+            is a duplicate. A prefix that is not the event's `tenant_id` is refused with 403.
         tenant_id (str):  Example: acme-corp.
         agent_id (str):  Example: acme-corp.
         session_id (str):  Example: acme-corp.
@@ -55,7 +57,7 @@ class Event:
         signature (str | Unset):
     """
 
-    event_id: UUID
+    event_id: str
     tenant_id: str
     agent_id: str
     session_id: str
@@ -78,9 +80,10 @@ class Event:
     previous_hash: str | Unset = UNSET
     hash_: str | Unset = UNSET
     signature: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        event_id = str(self.event_id)
+        event_id = self.event_id
 
         tenant_id = self.tenant_id
 
@@ -151,7 +154,7 @@ class Event:
         signature = self.signature
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "event_id": event_id,
@@ -204,7 +207,7 @@ class Event:
         from ..models.event_metadata import EventMetadata  # noqa: PLC0415
 
         d = dict(src_dict)
-        event_id = UUID(d.pop("event_id"))
+        event_id = d.pop("event_id")
 
         tenant_id = d.pop("tenant_id")
 
@@ -317,4 +320,21 @@ class Event:
             signature=signature,
         )
 
+        event.additional_properties = d
         return event
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,17 +15,22 @@ T = TypeVar("T", bound="IngestResult")
 class IngestResult:
     """
     Example:
-        {'accepted': 10, 'duplicates': 0, 'chain_breaks': 0}
+        {'accepted': 10, 'duplicates': 0, 'chain_breaks': 0, 'conflicts': 0, 'conflict_event_ids': []}
 
     Attributes:
         accepted (int): Events newly stored.
         duplicates (int | Unset): Events already stored under the same event_id.
         chain_breaks (int | Unset): Events whose hash chain did not verify (stored and flagged).
+        conflicts (int | Unset): Events whose event_id is already stored with a different body: not stored (the first
+            one stands), counted here and in `conflict_event_ids`.
+        conflict_event_ids (list[str] | Unset): The canonical ids of the conflicting events, at most 100.
     """
 
     accepted: int
     duplicates: int | Unset = UNSET
     chain_breaks: int | Unset = UNSET
+    conflicts: int | Unset = UNSET
+    conflict_event_ids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +39,12 @@ class IngestResult:
         duplicates = self.duplicates
 
         chain_breaks = self.chain_breaks
+
+        conflicts = self.conflicts
+
+        conflict_event_ids: list[str] | Unset = UNSET
+        if not isinstance(self.conflict_event_ids, Unset):
+            conflict_event_ids = self.conflict_event_ids
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,6 +57,10 @@ class IngestResult:
             field_dict["duplicates"] = duplicates
         if chain_breaks is not UNSET:
             field_dict["chain_breaks"] = chain_breaks
+        if conflicts is not UNSET:
+            field_dict["conflicts"] = conflicts
+        if conflict_event_ids is not UNSET:
+            field_dict["conflict_event_ids"] = conflict_event_ids
 
         return field_dict
 
@@ -58,10 +73,16 @@ class IngestResult:
 
         chain_breaks = d.pop("chain_breaks", UNSET)
 
+        conflicts = d.pop("conflicts", UNSET)
+
+        conflict_event_ids = cast(list[str], d.pop("conflict_event_ids", UNSET))
+
         ingest_result = cls(
             accepted=accepted,
             duplicates=duplicates,
             chain_breaks=chain_breaks,
+            conflicts=conflicts,
+            conflict_event_ids=conflict_event_ids,
         )
 
         ingest_result.additional_properties = d

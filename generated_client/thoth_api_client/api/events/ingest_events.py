@@ -110,7 +110,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: list[Event],
 ) -> Response[Error | IngestResult]:
     """Store a batch of behavioural events
@@ -142,7 +142,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: list[Event],
 ) -> Error | IngestResult | None:
     """Store a batch of behavioural events
@@ -169,7 +169,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: list[Event],
 ) -> Response[Error | IngestResult]:
     """Store a batch of behavioural events
@@ -199,7 +199,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: list[Event],
 ) -> Error | IngestResult | None:
     """Store a batch of behavioural events

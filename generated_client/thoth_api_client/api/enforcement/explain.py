@@ -1,0 +1,229 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.explain_request import ExplainRequest
+from ...models.explanation import Explanation
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: ExplainRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/explain",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | Explanation | None:
+    if response.status_code == 200:
+        response_200 = Explanation.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | Explanation]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExplainRequest,
+) -> Response[Error | Explanation]:
+    """Explain a decision in plain language
+
+     Which rule decided, why, what would have allowed the call and who can
+    approve it, from the policy's own metadata (`reason`, `remedy`,
+    `approvers`, `severity`, `impact`). When `violation_id` names a decision
+    this server recorded for the key's tenants, that stored decision is
+    explained; otherwise the decision fields of the request are.
+
+    Args:
+        body (ExplainRequest): An enforce request plus the decision to explain; unknown fields are
+            accepted.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Explanation]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExplainRequest,
+) -> Error | Explanation | None:
+    """Explain a decision in plain language
+
+     Which rule decided, why, what would have allowed the call and who can
+    approve it, from the policy's own metadata (`reason`, `remedy`,
+    `approvers`, `severity`, `impact`). When `violation_id` names a decision
+    this server recorded for the key's tenants, that stored decision is
+    explained; otherwise the decision fields of the request are.
+
+    Args:
+        body (ExplainRequest): An enforce request plus the decision to explain; unknown fields are
+            accepted.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Explanation
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExplainRequest,
+) -> Response[Error | Explanation]:
+    """Explain a decision in plain language
+
+     Which rule decided, why, what would have allowed the call and who can
+    approve it, from the policy's own metadata (`reason`, `remedy`,
+    `approvers`, `severity`, `impact`). When `violation_id` names a decision
+    this server recorded for the key's tenants, that stored decision is
+    explained; otherwise the decision fields of the request are.
+
+    Args:
+        body (ExplainRequest): An enforce request plus the decision to explain; unknown fields are
+            accepted.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Explanation]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExplainRequest,
+) -> Error | Explanation | None:
+    """Explain a decision in plain language
+
+     Which rule decided, why, what would have allowed the call and who can
+    approve it, from the policy's own metadata (`reason`, `remedy`,
+    `approvers`, `severity`, `impact`). When `violation_id` names a decision
+    this server recorded for the key's tenants, that stored decision is
+    explained; otherwise the decision fields of the request are.
+
+    Args:
+        body (ExplainRequest): An enforce request plus the decision to explain; unknown fields are
+            accepted.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Explanation
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,236 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.tool_inventory_page import ToolInventoryPage
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    agent_id: str | Unset = UNSET,
+    tenant_id: str | Unset = UNSET,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["agent_id"] = agent_id
+
+    params["tenant_id"] = tenant_id
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/tool-inventory",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | ToolInventoryPage | None:
+    if response.status_code == 200:
+        response_200 = ToolInventoryPage.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | ToolInventoryPage]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    agent_id: str | Unset = UNSET,
+    tenant_id: str | Unset = UNSET,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+) -> Response[Error | ToolInventoryPage]:
+    """List recorded tools visible to the key
+
+    Args:
+        agent_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):  Example: acme-corp.
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | ToolInventoryPage]
+    """
+
+    kwargs = _get_kwargs(
+        agent_id=agent_id,
+        tenant_id=tenant_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    agent_id: str | Unset = UNSET,
+    tenant_id: str | Unset = UNSET,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+) -> Error | ToolInventoryPage | None:
+    """List recorded tools visible to the key
+
+    Args:
+        agent_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):  Example: acme-corp.
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | ToolInventoryPage
+    """
+
+    return sync_detailed(
+        client=client,
+        agent_id=agent_id,
+        tenant_id=tenant_id,
+        limit=limit,
+        cursor=cursor,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    agent_id: str | Unset = UNSET,
+    tenant_id: str | Unset = UNSET,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+) -> Response[Error | ToolInventoryPage]:
+    """List recorded tools visible to the key
+
+    Args:
+        agent_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):  Example: acme-corp.
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | ToolInventoryPage]
+    """
+
+    kwargs = _get_kwargs(
+        agent_id=agent_id,
+        tenant_id=tenant_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    agent_id: str | Unset = UNSET,
+    tenant_id: str | Unset = UNSET,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+) -> Error | ToolInventoryPage | None:
+    """List recorded tools visible to the key
+
+    Args:
+        agent_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):  Example: acme-corp.
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | ToolInventoryPage
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            agent_id=agent_id,
+            tenant_id=tenant_id,
+            limit=limit,
+            cursor=cursor,
+        )
+    ).parsed
