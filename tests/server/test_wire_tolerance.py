@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+import yaml
 
+from tests._contract import SPEC_PATH
 from tests.conftest import ThothServer
 from tests.server.test_api import chained_events, new_session
 from thoth._chain import event_hash
@@ -219,3 +221,23 @@ def test_explain_tells_the_stored_decision_and_the_rule(make_thoth_server: Any) 
     assert "money moves need a ticket" in stored["why_it_was_blocked"]
     assert stored["severity"] == "high"
     assert (stated["source"], stated["violation_id"], stated["severity"]) == ("request", "", "low")
+
+
+def test_lenient_bodies_still_refuse_unbounded_fields(thoth_server: ThothServer) -> None:
+    """Explain and tool-inventory bodies ignore fields they do not know, up to the spec's bound."""
+    doc = _spec_schemas()
+    padded = {f"x_{n}": 1 for n in range(doc["ExplainRequest"]["maxProperties"])}
+    inventory = {"agent_id": "a", "tools": [{"name": "t"}]}
+    with thoth_server.client() as client:
+        explain = client.post("/v1/explain", json={"tool_name": "t", **padded})
+        inventory_too_wide = client.post(
+            "/acme/thoth/tool-inventory",
+            json={**inventory, **{f"x_{n}": 1 for n in range(doc["ToolInventory"]["maxProperties"])}},
+        )
+        at_bound = client.post("/v1/explain", json={"tool_name": "t", **dict(list(padded.items())[1:])})
+    assert (explain.status_code, inventory_too_wide.status_code, at_bound.status_code) == (422, 422, 200)
+    assert "at most 128 fields" in explain.json()["message"]
+
+
+def _spec_schemas() -> dict[str, Any]:
+    return dict(yaml.safe_load(SPEC_PATH.read_text())["components"]["schemas"])

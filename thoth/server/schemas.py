@@ -25,6 +25,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     TypeAdapter,
+    model_validator,
 )
 from typing_extensions import TypedDict
 
@@ -135,11 +136,27 @@ class Event(TypedDict, total=False):
     signature: Annotated[str, StringConstraints(strict=True, max_length=1024)]
 
 
+def _at_most(limit: int) -> Any:
+    """A lenient body ignores unknown fields, but not without bound (the spec's maxProperties)."""
+
+    def check(data: Any) -> Any:
+        if isinstance(data, Mapping) and len(data) > limit:
+            raise ValueError(f"at most {limit} fields, not {len(data)}")
+        return data
+
+    return model_validator(mode="before")(check)
+
+
+EXPLAIN_MAX_PROPERTIES: Final = 128  # ExplainRequest.maxProperties
+INVENTORY_MAX_PROPERTIES: Final = 16  # ToolInventory.maxProperties
+
+
 class ExplainRequest(BaseModel):
     """An enforce request plus the decision to explain (atensec-thoth 0.5 sends both); lenient:
     the explanation is advisory, so unknown fields are ignored rather than kept."""
 
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    _bounded = _at_most(EXPLAIN_MAX_PROPERTIES)
 
     agent_id: Short = ""
     tenant_id: Short = ""
@@ -173,6 +190,7 @@ class InventoryTool(_Strict):
 
 class ToolInventory(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    _bounded = _at_most(INVENTORY_MAX_PROPERTIES)
 
     agent_id: Identifier
     source: Annotated[str, StringConstraints(strict=True, max_length=64)] = ""
