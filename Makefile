@@ -11,12 +11,13 @@ STAMP := $(VENV)/.thoth-installed
 INTEGRATIONS := langchain langgraph openai anthropic autogen ag2 agentchat openai-agents mcp pydantic-ai claude-agent-sdk crewai
 SERVE_ARGS ?= --insecure-dev
 
-.PHONY: help install regen check-generated lint test test-integrations test-all bench bench-smoke demo serve lock clean
+.PHONY: help install regen check-generated lint test test-integrations test-compat test-all bench bench-smoke demo serve lock clean
 
 help:
 	@echo "make demo               run a governed agent against the built-in local enforcer"
 	@echo "make test               run the test suite (core, contract, server, end-to-end)"
 	@echo "make test-integrations  run each framework's tests in its own virtualenv (.venvs/)"
+	@echo "make test-compat        drive every released Thoth client against thoth serve (.venvs/compat/)"
 	@echo "make install | regen | check-generated | lint | bench | serve | lock"
 
 $(BIN)/uv:
@@ -57,7 +58,12 @@ test-integration-%: $(BIN)/uv
 	$(BIN)/uv pip install -q --python .venvs/$*/bin/python -c requirements/$*.lock -e ".[dev,server,$*]"
 	THOTH_FAIL_ON_SKIP=1 .venvs/$*/bin/python -m pytest -q -rs -p no:cacheprovider tests/integrations/$(subst -,_,$*)
 
-test-all: test test-integrations
+# Every released aten-thoth / atensec-thoth, each in its own Python 3.12 virtualenv, installed
+# from the package index (cached in .venvs/compat/), against a real thoth serve.
+test-compat: $(STAMP)
+	THOTH_COMPAT=1 THOTH_FAIL_ON_SKIP=$(or $(THOTH_FAIL_ON_SKIP),0) $(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/compat
+
+test-all: test test-integrations test-compat
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
@@ -74,6 +80,7 @@ serve: $(STAMP)
 # Re-resolve every lock file (needs the package index).
 lock: $(BIN)/uv
 	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra bench --extra postgres -o requirements/dev.lock
+	$(BIN)/uv pip compile -q --python-version 3.12 requirements/compat.in -o requirements/compat.lock
 	@for fw in $(INTEGRATIONS); do \
 	  $(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev --extra server --extra $$fw -o requirements/$$fw.lock || exit 1; \
 	done

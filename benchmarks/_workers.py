@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,12 +93,20 @@ def find_python312() -> str | None:
     return None
 
 
-def ensure_venv(venv: Path, python312: str, requirements: list[str], probe: str, log: IO[str]) -> str | None:
-    """``venv`` on ``python312`` with ``requirements`` from the package index; its python, or None."""
+def ensure_venv(
+    venv: Path,
+    python312: str,
+    requirements: list[str],
+    probe: str,
+    log: IO[str],
+    env: Mapping[str, str] | None = None,
+) -> str | None:
+    """``venv`` on ``python312`` with ``requirements`` from the package index; its python, or None.
+    ``env`` adds to the installer's environment (e.g. ``UV_LINK_MODE``)."""
     python = venv / "bin" / "python"
     uv = Path(sys.executable).parent / "uv"
     # Never fetch an interpreter; fail fast (and skip the contender) when the index is unreachable.
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_HTTP_TIMEOUT": "15"}
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_HTTP_TIMEOUT": "15", **(env or {})}
     steps: list[list[str]] = []
     if uv.exists():
         if not python.exists():

@@ -43,8 +43,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "testing":
-        return importlib.import_module("thoth.testing")
+    if name in ("testing", "receipts"):
+        return importlib.import_module(f"thoth.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'thoth' has no attribute {name!r}")

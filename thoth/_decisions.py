@@ -51,6 +51,10 @@ class EnforcementDecision:
     step_up_timeout_seconds: float | None = None
     matched_rule_ids: tuple[str, ...] = field(default=())
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: The server's signed receipt for this decision, as sent (a server with a receipt signing
+    #: key sends one); check it with ``thoth.receipts.verify_receipt``. Not checked here: the SDK
+    #: acts on the decision it was answered either way.
+    receipt: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 def block(reason: str, reason_code: str) -> EnforcementDecision:
@@ -97,6 +101,7 @@ def normalize_enforce_payload(payload: Any) -> EnforcementDecision:
     common: dict[str, Any] = {
         "violation_id": _text(payload, "violation_id", "violationId"),
         "raw": payload,
+        "receipt": payload["receipt"] if isinstance(payload.get("receipt"), dict) else None,
         "matched_rule_ids": tuple(
             str(r) for r in payload.get("matched_rule_ids") or () if isinstance(r, str)
         ),

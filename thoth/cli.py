@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--db-pool-size", type=_positive_int, metavar="N", help="connections to the store per process"
     )
+    serve.add_argument(
+        "--receipt-signing-key",
+        metavar="PATH",
+        help="Ed25519 private key (PKCS8 PEM, from `thoth receipt keygen`): sign a receipt for every "
+        "decision; also THOTH_SERVER_RECEIPT_SIGNING_KEY",
+    )
     serve.set_defaults(handler=_serve)
 
     db = commands.add_parser("db", help="the store's schema version").add_subparsers(title="db commands")
@@ -134,10 +140,36 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("cases")
     test.set_defaults(handler=_policy_test)
 
+    _receipt_parsers(commands)
+
     doctor = commands.add_parser("doctor", help="check URL, key, clock and reachability as the SDK sees them")
     _client_options(doctor)
     doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _receipt_parsers(commands: Any) -> None:
+    receipt = commands.add_parser("receipt", help="make a receipt signing key, verify a decision receipt")
+    sub = receipt.add_subparsers(title="receipt commands")
+    keygen = sub.add_parser("keygen", help="write a new Ed25519 signing key (PKCS8 PEM, 0600) and its .pub")
+    keygen.add_argument("--out", required=True, metavar="PATH", help="the private key (never overwritten)")
+    keygen.set_defaults(handler=_receipt_keygen)
+    verify = sub.add_parser(
+        "verify",
+        help="check a receipt's signature: exit 0 valid, 1 invalid, 2 cannot check",
+        description="RECEIPT is a JSON file (or - for stdin) holding a receipt, or an /v1/enforce "
+        "answer that carries one. Exit 0: valid; 1: invalid; 2: usage (bad arguments, unreadable "
+        "file or key, server unreachable or signing no receipts).",
+    )
+    verify.add_argument("receipt", metavar="RECEIPT_JSON_FILE_OR_-")
+    key = verify.add_mutually_exclusive_group(required=True)
+    key.add_argument("--public-key", metavar="PEM_FILE", help="the signer's public key (the keygen .pub)")
+    key.add_argument("--server", metavar="URL", help="fetch the key from URL/v1/receipts/public-key")
+    verify.add_argument("--api-key", default=os.environ.get("THOTH_API_KEY"), help="default $THOTH_API_KEY")
+    verify.add_argument("--timeout", type=float, default=10.0, help="seconds for --server")
+    verify.add_argument("--tool", metavar="NAME", help="also check the receipt is for this tool ...")
+    verify.add_argument("--args", metavar="JSON", help="... called with these arguments (a JSON object)")
+    verify.set_defaults(handler=_receipt_verify)
 
 
 def _client_options(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
         migrate=args.migrate,
         sqlite_synchronous=args.sqlite_synchronous,
         db_pool_size=args.db_pool_size,
+        receipt_signing_key=args.receipt_signing_key,
     )
 
 
@@ -268,6 +301,173 @@ def _policy_test(args: argparse.Namespace) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# -- receipts -------------------------------------------------------------------------------------
+
+
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+class _CannotCheck(Exception):
+    """No verdict can be given (exit 2): the receipt or the key could not be had."""
+
+
+def _receipt_keygen(args: argparse.Namespace) -> int:
+    from thoth import _signing
+
+    private_path, public_path = args.out, args.out + ".pub"
+    try:
+        key = _signing.generate_private_key()
+        _write_new_files(
+            (private_path, _signing.private_key_pem(key), 0o600),
+            (public_path, _signing.public_key_pem(key).encode("ascii"), 0o644),
+        )
+    except _signing.SigningKeyError as exc:
+        raise CliError(str(exc)) from None
+    print(f"key id {_signing.key_id(key)}")
+    print(f"private key {private_path} (mode 0600: give it to thoth serve --receipt-signing-key)")
+    print(f"public key {public_path} (give it to thoth receipt verify --public-key)")
+    return EXIT_OK
+
+
+def _write_new_files(*files: tuple[str, bytes, int]) -> None:
+    """Create every file or none. Each must not exist yet (O_EXCL: a key is never overwritten) and
+    has its mode from creation on (a private key is never readable by others, even briefly)."""
+    created: list[str] = []
+    try:
+        for path, data, mode in files:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            created.append(path)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)  # the umask may have removed bits the mode asks for
+                handle.write(data)
+    except OSError as exc:
+        for path in created:
+            os.unlink(path)
+        if isinstance(exc, FileExistsError):
+            raise CliError(f"{exc.filename} exists: not overwriting a key (choose another --out)") from None
+        raise CliError(f"cannot write {exc.filename or created[-1]}: {exc.strerror or exc}") from None
+
+
+def _receipt_verify(args: argparse.Namespace) -> int:
+    from thoth import receipts
+
+    try:
+        receipt = _read_receipt(args.receipt)
+        call = _claimed_call(args)
+        public_pem = _read_public_key(args) if args.public_key else _fetch_public_key(args)
+    except _CannotCheck as exc:
+        print(f"thoth: {_escaped(str(exc), backslashes=False)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        verified = receipts.verify_receipt(receipt, public_pem)
+        if call is not None:
+            receipts.check_call(verified, *call)
+    except receipts.ReceiptError as exc:
+        print(_escaped(f"INVALID receipt ({exc.reason}): {exc}", backslashes=False))
+        _print_claims(receipt.get("claims") if isinstance(receipt, dict) else None, "claims (unverified)")
+        return EXIT_FAILED
+    matched = " and matches the call" if call is not None else ""
+    print(f"VALID receipt signed by key {verified.key_id}{matched}")
+    _print_claims(verified.claims, "claims")
+    return EXIT_OK
+
+
+def _read_receipt(source: str) -> Any:
+    """The receipt in a file or stdin; an /v1/enforce answer gives its ``receipt``."""
+    import json
+
+    try:
+        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _CannotCheck(f"cannot read {source}: {_os_reason(exc)}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _CannotCheck(f"{source} is not JSON: {exc}") from None
+    if isinstance(value, dict) and "signature" not in value and isinstance(value.get("receipt"), dict):
+        return value["receipt"]
+    return value
+
+
+def _os_reason(exc: OSError | UnicodeDecodeError) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def _claimed_call(args: argparse.Namespace) -> tuple[str, dict[str, Any]] | None:
+    import json
+
+    if args.tool is None:
+        if args.args is not None:
+            raise _CannotCheck("--args needs --tool")
+        return None
+    try:
+        tool_args = json.loads(args.args) if args.args is not None else {}
+    except ValueError as exc:
+        raise _CannotCheck(f"--args is not JSON: {exc}") from None
+    if not isinstance(tool_args, dict):
+        raise _CannotCheck("--args must be a JSON object")
+    return args.tool, tool_args
+
+
+def _read_public_key(args: argparse.Namespace) -> str:
+    from thoth import _signing
+
+    try:
+        with open(args.public_key, encoding="ascii") as handle:
+            text = handle.read()
+        _signing.load_public_key(text, source=args.public_key)  # a bad key file is a usage error
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _CannotCheck(f"cannot read {args.public_key}: {_os_reason(exc)}") from None
+    except _signing.SigningKeyError as exc:
+        raise _CannotCheck(str(exc)) from None
+    return text
+
+
+def _fetch_public_key(args: argparse.Namespace) -> str:
+    from thoth_api_client.api.enforcement import get_receipt_public_key
+    from thoth_api_client.models import ReceiptPublicKey
+
+    client_args = argparse.Namespace(url=args.server, api_key=args.api_key, timeout=args.timeout)
+    try:
+        with _client(client_args) as client:
+            key = _call(get_receipt_public_key.sync_detailed, client=client)
+    except CliError as exc:
+        raise _CannotCheck(f"public key from {args.server}: {exc}") from None
+    if not isinstance(key, ReceiptPublicKey):
+        raise _CannotCheck(f"public key from {args.server}: unexpected response")
+    return key.public_key_pem
+
+
+def _print_claims(claims: Any, title: str) -> None:
+    import json
+
+    if not isinstance(claims, dict):
+        return
+    print(f"{title}:")
+    for name in sorted(claims, key=str):
+        value = claims[name]
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        print(f"  {_escaped(str(name))}: {_escaped(text)}")
+
+
+def _escaped(text: str, *, backslashes: bool = True) -> str:
+    """Text from an untrusted receipt, safe for a terminal: control, format (bidi overrides) and
+    line separator characters are written as escapes instead of acting on the terminal. With
+    ``backslashes`` a backslash is doubled too, so an escape always means the character it names
+    (off for messages whose values are already ``repr``-escaped)."""
+    import unicodedata
+
+    out = []
+    for char in text:
+        if char == "\\" and backslashes:
+            out.append("\\\\")
+        elif unicodedata.category(char) in _UNPRINTABLE:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 # -- client commands ------------------------------------------------------------------------------

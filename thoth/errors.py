@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = [
     "ReasonCode",
     "ThothConfigError",
@@ -75,6 +78,9 @@ class ThothPolicyViolation(ThothError):
         failed_closed: True when no policy decided the refusal: Thoth could not
             get a decision (enforcer down, key rejected, a malformed answer...)
             and refused the call rather than run it unchecked. The message says so.
+        receipt: the enforcer's signed receipt for the decision that refused the
+            call (for a denied step-up, the STEP_UP decision's), when it sent one;
+            check it with ``thoth.receipts.verify_receipt``.
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class ThothPolicyViolation(ThothError):
         decision: str = "BLOCK",
         reason_code: str | None = None,
         retry_after_seconds: float | None = None,
+        receipt: Mapping[str, Any] | None = None,
     ) -> None:
         self.tool_name = tool_name
         self.reason = reason
@@ -93,6 +100,7 @@ class ThothPolicyViolation(ThothError):
         self.decision = decision
         self.reason_code = reason_code
         self.retry_after_seconds = retry_after_seconds
+        self.receipt = dict(receipt) if receipt is not None else None
         if self.failed_closed:
             message = f"Thoth blocked tool '{tool_name}' (failed closed, no policy decision): {reason}"
         else:
@@ -116,6 +124,7 @@ class ThothPolicyViolation(ThothError):
                 self.decision,
                 self.reason_code,
                 self.retry_after_seconds,
+                self.receipt,
             ),
         )
 
@@ -127,6 +136,7 @@ def _rebuild_violation(
     decision: str,
     reason_code: str | None,
     retry_after_seconds: float | None,
+    receipt: Mapping[str, Any] | None = None,  # absent from violations pickled before receipts
 ) -> ThothPolicyViolation:
     return ThothPolicyViolation(
         tool_name,
@@ -135,6 +145,7 @@ def _rebuild_violation(
         decision=decision,
         reason_code=reason_code,
         retry_after_seconds=retry_after_seconds,
+        receipt=receipt,
     )
 
 

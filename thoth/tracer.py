@@ -193,6 +193,7 @@ class Tracer:
                 decision.violation_id,
                 decision="STEP_UP",
                 reason_code=outcome.reason_code or ReasonCode.STEP_UP_DENIED,
+                receipt=decision.receipt,
             )
         else:
             violation = ThothPolicyViolation(
@@ -202,6 +203,7 @@ class Tracer:
                 decision=decision.decision.value,
                 reason_code=decision.reason_code,
                 retry_after_seconds=decision.retry_after_seconds,
+                receipt=decision.receipt,
             )
         self._record(
             _BLOCK,

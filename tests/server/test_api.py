@@ -73,8 +73,9 @@ def test_every_path_wants_a_key_and_answers_401_with_the_error_schema(
     thoth_server: ThothServer, path_and_method: tuple[str, str]
 ) -> None:
     method, path = path_and_method
+    tokenless_read = method == "GET" and path.startswith("/v1/enforce/hold/")  # the token is the credential
     for headers in (
-        {},
+        *([] if tokenless_read else [{}]),
         {"x-api-key": "wrong"},
         {"Authorization": "Bearer wrong"},
         {"Authorization": "Basic x"},
@@ -85,6 +86,26 @@ def test_every_path_wants_a_key_and_answers_401_with_the_error_schema(
         assert body["code"] == "unauthorized"
         assert isinstance(body["message"], str)
         assert "wrong" not in response.text
+
+
+def test_a_hold_is_readable_with_only_its_token_and_says_only_its_state(thoth_server: ThothServer) -> None:
+    """aten-thoth 0.1.0-0.1.1 poll holds with no key: the token answers, with the state only."""
+    session = new_session()
+    held = thoth_server.enforce(
+        tool_name="send_email", session_id=session, approved_scope=[], enforcement_mode="step_up"
+    )
+    token = held["hold_token"]
+    url = f"{thoth_server.url}/v1/enforce/hold/{token}"
+    pending = httpx.get(url)
+    thoth_server.deny(token, reason="not this quarter")
+    denied = httpx.get(url)
+    with thoth_server.client() as client:
+        keyed = client.get(f"/v1/enforce/hold/{token}").json()
+    assert (pending.status_code, pending.json()["resolved"]) == (200, False)
+    assert denied.json() == {**keyed, "reason": "denied by an approver"}
+    assert "not this quarter" in keyed["reason"]
+    assert httpx.get(f"{thoth_server.url}/v1/enforce/hold/hold_doesnotexist").status_code == 404
+    assert httpx.get(url, headers={"x-api-key": "wrong"}).status_code == 401
 
 
 def test_both_auth_headers_work_on_every_path(thoth_server: ThothServer) -> None:
@@ -193,7 +214,9 @@ def test_modify_and_defer_answers(make_thoth_server: MakeServer) -> None:
     assert modified["decision"] == "MODIFY"
     assert modified["modified_tool_args"] == {"ssn": "***", "name": "Al"}
     assert modified["modification_reason"] == "masked"
-    deferred = server.enforce(tool_name="export", session_id=session, approved_scope=["export"])
+    deferred = server.enforce(  # a client that knows DEFER sends a trace id (see test_wire_tolerance)
+        tool_name="export", session_id=session, approved_scope=["export"], enforcement_trace_id=session
+    )
     assert (deferred["decision"], deferred["defer_timeout_seconds"]) == ("DEFER", 42)
 
 

@@ -241,3 +241,30 @@ def test_lenient_bodies_still_refuse_unbounded_fields(thoth_server: ThothServer)
 
 def _spec_schemas() -> dict[str, Any]:
     return dict(yaml.safe_load(SPEC_PATH.read_text())["components"]["schemas"])
+
+
+def test_a_client_that_predates_modify_and_defer_is_told_block(make_thoth_server: Any) -> None:
+    """aten-thoth 0.1.0-0.1.6 send no tool_args and no enforcement_trace_id, and run the tool on
+    a MODIFY or DEFER they cannot read: they get BLOCK. Later clients get the policy's answer."""
+    server = make_thoth_server(
+        policy_text=(
+            "version: 1\nrules:\n"
+            "  - id: mask-ssn\n    tools: [lookup_customer]\n    decision: MODIFY\n"
+            "    modify: {mask: [ssn]}\n"
+            "  - id: wait\n    tools: [export_report]\n    decision: DEFER\n"
+        )
+    )
+    scope = ["lookup_customer", "export_report"]
+    legacy = {"session_tool_calls": [], "approved_scope": scope, "enforcement_mode": "progressive"}
+    answers = {}
+    for tool in scope:
+        old = server.enforce(tool_name=tool, session_id=new_session(), **legacy)
+        new = server.enforce(tool_name=tool, session_id=new_session(), enforcement_trace_id="t-1", **legacy)
+        args = server.enforce(tool_name=tool, session_id=new_session(), tool_args={"ssn": "1"}, **legacy)
+        answers[tool] = (old["decision"], old["decision_reason_code"], new["decision"], args["decision"])
+        assert "this client cannot apply" in old["reason"]
+        assert old["violation_id"].startswith("vio_")
+    assert answers == {
+        "lookup_customer": ("BLOCK", "CLIENT_CANNOT_APPLY", "MODIFY", "MODIFY"),
+        "export_report": ("BLOCK", "CLIENT_CANNOT_APPLY", "DEFER", "DEFER"),
+    }

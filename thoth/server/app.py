@@ -175,7 +175,8 @@ class _Api:
         return JSONResponse(page)
 
     async def get_hold(self, request: Request) -> Response:
-        principal = self.principal(request)
+        # The token is the credential of a request that sends none (aten-thoth 0.1.0-0.1.1).
+        principal = None if _sends_no_credentials(request) else self.principal(request)
         token = _hold_token(request)
         status, pending = await self.enforcer.hold_status(principal, token)
         headers = {"Retry-After": str(self.config.hold_retry_after_seconds)} if pending else None
@@ -291,6 +292,11 @@ def _check_finite(value: Any, where: str) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _sends_no_credentials(request: Request) -> bool:
+    headers = request.headers
+    return "x-api-key" not in headers and "authorization" not in headers
 
 
 def _hold_token(request: Request) -> str:

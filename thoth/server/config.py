@@ -10,6 +10,8 @@ from typing import Final
 
 import attrs
 
+from thoth._signing import SigningKeyError
+from thoth.receipts import ReceiptSigner
 from thoth.server.auth import KeySpec
 from thoth.server.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.server.store import SQLITE_SYNCHRONOUS
@@ -38,6 +40,7 @@ class ServerConfig:
     db_pool_size: int = 8  # PostgreSQL connections for reads (the writer keeps one more)
     store_timeout_seconds: float = 4.0  # a write that takes longer answers 503 store_unavailable
     policy_version: str = BUILTIN_POLICY_VERSION  # first 16 hex of the SHA-256 of the policy's text
+    receipt_signer: ReceiptSigner | None = None  # signs a receipt for every decision; repr: key id only
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -72,11 +75,12 @@ def build_config(
     migrate: bool = False,
     sqlite_synchronous: str | None = None,
     db_pool_size: int | None = None,
+    receipt_signing_key: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
 
-    Raises PolicyError for a bad policy and ValueError for bad keys.
+    Raises PolicyError for a bad policy and ValueError for bad keys (API or signing keys).
     """
     env = os.environ if environ is None else environ
     policy, policy_version = (
@@ -97,7 +101,23 @@ def build_config(
         db_pool_size=db_pool_size
         if db_pool_size is not None
         else _int_env(env, "THOTH_SERVER_DB_POOL_SIZE", 8),
+        receipt_signer=read_receipt_signer(
+            receipt_signing_key or env.get("THOTH_SERVER_RECEIPT_SIGNING_KEY") or None
+        ),
     )
+
+
+def read_receipt_signer(path: str | None) -> ReceiptSigner | None:
+    """The receipt signer of a PKCS8 PEM Ed25519 key file, or None without a path. A key that
+    cannot sign stops the start: a server meant to sign must not answer unsigned."""
+    if path is None:
+        return None
+    try:
+        return ReceiptSigner.from_file(path)
+    except SigningKeyError as exc:
+        raise ValueError(
+            f"--receipt-signing-key: {exc} (make a key with: thoth receipt keygen --out PATH)"
+        ) from None
 
 
 def read_policy(path: str | Path) -> tuple[Policy, str]:

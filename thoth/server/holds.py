@@ -61,19 +61,21 @@ def to_hold(row: Mapping[str, Any], now: float) -> dict[str, Any]:
     }
 
 
-def to_status(row: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """The contract's HoldStatus, as the SDK polls it."""
+def to_status(row: Mapping[str, Any], now: float, *, detail: bool = True) -> dict[str, Any]:
+    """The contract's HoldStatus, as the SDK polls it; without ``detail`` (a caller holding only
+    the token) the reason names no approver and carries no free text."""
     current = state(row, now)
     resolution = _RESOLUTION_OF.get(current)
+    approver = (row["approver"] if detail else None) or "an approver"
     if current == "approved":
-        reason = f"approved by {row['approver'] or 'an approver'}"
+        reason = f"approved by {approver}"
     elif current == "denied":
-        reason = f"denied by {row['approver'] or 'an approver'}"
+        reason = f"denied by {approver}"
     elif current == "expired":
         reason = "step-up auth timeout"
     else:
         reason = "awaiting approval"
-    if row["resolution_reason"]:
+    if detail and row["resolution_reason"]:
         reason = f"{reason}: {row['resolution_reason']}"
     return {
         "hold_token": row["hold_token"],

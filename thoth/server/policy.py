@@ -398,6 +398,21 @@ def apply_mode(result: PolicyResult, mode: EnforcementMode, escalate: bool) -> O
     return Outcome(decision, result.reason, result.reason_code)
 
 
+CLIENT_CANNOT_APPLY: Final = "CLIENT_CANNOT_APPLY"
+
+
+def for_a_client_without_modify(outcome: Outcome) -> Outcome:
+    """The answer for a client that knows only ALLOW, BLOCK and STEP_UP (aten-thoth <= 0.1.6).
+
+    Those releases run the tool on any answer they cannot read, so a MODIFY would run with the
+    arguments it meant to rewrite and a DEFER would run at once: they are told BLOCK instead.
+    """
+    if outcome.decision not in (Decision.MODIFY, Decision.DEFER):
+        return outcome
+    reason = f"{outcome.reason} (a {outcome.decision.value} this client cannot apply, so blocked)"
+    return Outcome(Decision.BLOCK, reason, CLIENT_CANNOT_APPLY, outcome.shadow_decision)
+
+
 # -- loading --------------------------------------------------------------------------------------
 
 _TOP_KEYS: Final = {"version", "scope", "hold_timeout_seconds", "tags", "rules"}

@@ -51,6 +51,7 @@ def serve_command(
     migrate: bool = False,
     sqlite_synchronous: str | None = None,
     db_pool_size: int | None = None,
+    receipt_signing_key: str | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     try:
@@ -64,6 +65,7 @@ def serve_command(
             migrate=migrate,
             sqlite_synchronous=sqlite_synchronous,
             db_pool_size=db_pool_size,
+            receipt_signing_key=receipt_signing_key,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)
@@ -114,6 +116,8 @@ def serve(
     for spec in config.api_keys + config.admin_keys:
         if spec.tenant == "*":
             log.warning("key #%s acts for every tenant (give TENANT:KEY to bind it)", spec.fingerprint)
+    if config.receipt_signer is not None:
+        log.info("decision receipts signed with Ed25519 key %s", config.receipt_signer.key_id)
     log.info(
         "policy %s (%d rules), store %s",
         config.policy.source,

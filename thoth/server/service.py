@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from thoth import receipts
 from thoth._wire import EnforcementMode
 from thoth.server import cursors, store
 from thoth.server import holds as holds_mod
@@ -22,7 +23,7 @@ from thoth.server.explain import IDENTITY_RULE_ID, DecisionFacts
 from thoth.server.explain import explain as explain_decision
 from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
-from thoth.server.policy import Call, Decision, PolicyResult, apply_mode
+from thoth.server.policy import Call, Decision, PolicyResult, apply_mode, for_a_client_without_modify
 from thoth.server.schemas import (
     EnforceRequest,
     EventIdError,
@@ -85,6 +86,8 @@ class Enforcer:
             partial(self._decide_in, request, call, started), [key]
         )
         response, hold = decided
+        if self.config.receipt_signer is not None:  # after the commit: the writer's path stays short
+            response["receipt"] = self.config.receipt_signer.issue(_receipt_claims(request, response))
         if hold is not None:
             self.notifier.hold_created(holds_mod.to_hold(hold, hold["created_at"]))
         log.debug(  # the store keeps every decision; this is for tracing
@@ -106,6 +109,8 @@ class Enforcer:
         record = txn.session((request.tenant_id, request.session_id))
         result = _identity_mismatch(request) or self.policy.evaluate(call, record, now)
         outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
+        if _predates_modify(request):
+            outcome = for_a_client_without_modify(outcome)
         version = self.config.policy_version
         response: dict[str, Any] = {
             "decision": outcome.decision.value,
@@ -146,18 +151,20 @@ class Enforcer:
 
     # -- holds ------------------------------------------------------------------------------------
 
-    async def _visible_hold(self, principal: Principal, token: str) -> dict[str, Any]:
+    async def _visible_hold(self, principal: Principal | None, token: str) -> dict[str, Any]:
+        """The hold, if ``principal`` may see it; ``None`` is a caller holding only the token."""
         row = await anyio.to_thread.run_sync(store.get_hold, self.engine, token)
-        if row is None or not principal.may_act_for(row["tenant_id"]):
+        if row is None or (principal is not None and not principal.may_act_for(row["tenant_id"])):
             raise ApiError(404, "not_found", "no such hold")
         return row
 
-    async def hold_status(self, principal: Principal, token: str) -> tuple[dict[str, Any], bool]:
+    async def hold_status(self, principal: Principal | None, token: str) -> tuple[dict[str, Any], bool]:
+        """The hold's state; a caller with only the token learns the state and nothing else."""
         row = await self._visible_hold(principal, token)
         now = time.time()
         if row["status"] == "pending" and row["expires_at"] <= now:
             await self._expire(row)
-        status = holds_mod.to_status(row, now)
+        status = holds_mod.to_status(row, now, detail=principal is not None)
         return status, not status["resolved"]
 
     async def _expire(self, row: Mapping[str, Any]) -> None:
@@ -317,7 +324,9 @@ class Enforcer:
         return explanation
 
     def receipt_public_key(self) -> dict[str, str] | None:
-        return None  # receipts are not signed yet
+        """The key that verifies this server's receipts; None when it signs none (404)."""
+        signer = self.config.receipt_signer
+        return signer.public_key() if signer is not None else None
 
     async def publish_tool_inventory(
         self, principal: Principal, tenant: str, body: ToolInventory
@@ -437,6 +446,32 @@ def _decision_row(
         "violation_id": response.get("violation_id"),
         "extensions": json.dumps(request.model_extra, ensure_ascii=False) if request.model_extra else None,
     }
+
+
+def _receipt_claims(request: EnforceRequest, response: Mapping[str, Any]) -> dict[str, Any]:
+    """What a receipt vouches for: the call as asked (its arguments by digest) and the answer."""
+    return receipts.build_claims(
+        tenant_id=request.tenant_id,
+        agent_id=request.agent_id,
+        session_id=request.session_id,
+        tool_name=request.tool_name,
+        tool_args=request.tool_args,
+        decision=response["decision"],
+        decision_reason_code=response["decision_reason_code"],
+        matched_rule_ids=response["matched_rule_ids"],
+        policy_version=response["policy_version"],
+        issued_at=time.time(),
+        violation_id=response.get("violation_id"),
+        hold_token=response.get("hold_token"),
+        modified_tool_args=response.get("modified_tool_args"),
+    )
+
+
+def _predates_modify(request: EnforceRequest) -> bool:
+    """aten-thoth <= 0.1.6 sends neither ``tool_args`` nor ``enforcement_trace_id``; every later
+    client (ours included) sends the trace id on every call. See wire-facts in COMPATIBILITY.md."""
+    sent = request.model_fields_set
+    return "tool_args" not in sent and "enforcement_trace_id" not in sent
 
 
 def _identity_mismatch(request: EnforceRequest) -> PolicyResult | None:

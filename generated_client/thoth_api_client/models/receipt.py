@@ -17,15 +17,18 @@ T = TypeVar("T", bound="Receipt")
 
 @_attrs_define
 class Receipt:
-    """An Ed25519 signature (base64url, no padding) over the canonical JSON (sorted keys, no spaces, UTF-8) of `{version,
-    alg, key_id, claims}`.
+    """An Ed25519 signature (base64url, no padding) over the canonical JSON (sorted keys, separators `,` and `:` with no
+    spaces, UTF-8, non-ASCII characters written as themselves, not `\\u` escapes) of `{version, alg, key_id, claims}`.
+    Other fields are not signed.
 
         Attributes:
             version (str):  Example: thoth.receipt.v1.
             alg (ReceiptAlg):
-            key_id (str): First 16 hex of the SHA-256 of the raw public key.
-            claims (ReceiptClaims): tenant_id, agent_id, session_id, tool_name, args_sha256, decision, decision_reason_code,
-                matched_rule_ids, policy_version, issued_at, and violation_id / hold_token when present.
+            key_id (str): First 16 hex of the SHA-256 of the raw 32-byte public key.
+            claims (ReceiptClaims): tenant_id, agent_id, session_id, tool_name, args_sha256 (SHA-256 hex of the canonical
+                JSON of the request's `tool_args`), decision, decision_reason_code, matched_rule_ids, policy_version, issued_at
+                (RFC 3339, UTC, `Z`), and violation_id / hold_token when present; for MODIFY, modified_args_sha256 (of
+                `modified_tool_args`).
             signature (str):
     """
 

@@ -11,8 +11,9 @@ T = TypeVar("T", bound="ReceiptClaims")
 
 @_attrs_define
 class ReceiptClaims:
-    """tenant_id, agent_id, session_id, tool_name, args_sha256, decision, decision_reason_code, matched_rule_ids,
-    policy_version, issued_at, and violation_id / hold_token when present.
+    """tenant_id, agent_id, session_id, tool_name, args_sha256 (SHA-256 hex of the canonical JSON of the request's
+    `tool_args`), decision, decision_reason_code, matched_rule_ids, policy_version, issued_at (RFC 3339, UTC, `Z`), and
+    violation_id / hold_token when present; for MODIFY, modified_args_sha256 (of `modified_tool_args`).
 
     """
 

@@ -102,6 +102,11 @@ def sync_detailed(
 ) -> Response[EnforceResponse | Error]:
     """Decide whether a tool call may run
 
+     A request that carries neither `tool_args` nor `enforcement_trace_id` is taken to come
+    from a client that knows only ALLOW, BLOCK and STEP_UP (aten-thoth 0.1.0 to 0.1.6, which
+    run the tool on any decision they cannot read). Where the policy says MODIFY or DEFER,
+    such a request is answered BLOCK with `decision_reason_code: CLIENT_CANNOT_APPLY`.
+
     Args:
         body (EnforceRequest):  Example: {'agent_id': 'billing-agent', 'tenant_id': 'acme-corp',
             'tool_name': 'read_file', 'session_id': '7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d'}.
@@ -132,6 +137,11 @@ def sync(
 ) -> EnforceResponse | Error | None:
     """Decide whether a tool call may run
 
+     A request that carries neither `tool_args` nor `enforcement_trace_id` is taken to come
+    from a client that knows only ALLOW, BLOCK and STEP_UP (aten-thoth 0.1.0 to 0.1.6, which
+    run the tool on any decision they cannot read). Where the policy says MODIFY or DEFER,
+    such a request is answered BLOCK with `decision_reason_code: CLIENT_CANNOT_APPLY`.
+
     Args:
         body (EnforceRequest):  Example: {'agent_id': 'billing-agent', 'tenant_id': 'acme-corp',
             'tool_name': 'read_file', 'session_id': '7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d'}.
@@ -156,6 +166,11 @@ async def asyncio_detailed(
     body: EnforceRequest,
 ) -> Response[EnforceResponse | Error]:
     """Decide whether a tool call may run
+
+     A request that carries neither `tool_args` nor `enforcement_trace_id` is taken to come
+    from a client that knows only ALLOW, BLOCK and STEP_UP (aten-thoth 0.1.0 to 0.1.6, which
+    run the tool on any decision they cannot read). Where the policy says MODIFY or DEFER,
+    such a request is answered BLOCK with `decision_reason_code: CLIENT_CANNOT_APPLY`.
 
     Args:
         body (EnforceRequest):  Example: {'agent_id': 'billing-agent', 'tenant_id': 'acme-corp',
@@ -184,6 +199,11 @@ async def asyncio(
     body: EnforceRequest,
 ) -> EnforceResponse | Error | None:
     """Decide whether a tool call may run
+
+     A request that carries neither `tool_args` nor `enforcement_trace_id` is taken to come
+    from a client that knows only ALLOW, BLOCK and STEP_UP (aten-thoth 0.1.0 to 0.1.6, which
+    run the tool on any decision they cannot read). Where the policy says MODIFY or DEFER,
+    such a request is answered BLOCK with `decision_reason_code: CLIENT_CANNOT_APPLY`.
 
     Args:
         body (EnforceRequest):  Example: {'agent_id': 'billing-agent', 'tenant_id': 'acme-corp',

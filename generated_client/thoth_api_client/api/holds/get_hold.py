@@ -83,13 +83,19 @@ def _build_response(
 def sync_detailed(
     hold_token: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Error | HoldStatus]:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
     seconds when the header is present. Older servers answered with a
     decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    The hold token is itself a credential (unguessable, given only to the
+    caller that was held): aten-thoth 0.1.0 and 0.1.1 poll without a key,
+    so a request with no credentials at all is answered too, with the state
+    only (`reason` names no approver and carries no free text). A key that
+    is sent must be valid.
 
     Args:
         hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
@@ -116,13 +122,19 @@ def sync_detailed(
 def sync(
     hold_token: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Error | HoldStatus | None:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
     seconds when the header is present. Older servers answered with a
     decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    The hold token is itself a credential (unguessable, given only to the
+    caller that was held): aten-thoth 0.1.0 and 0.1.1 poll without a key,
+    so a request with no credentials at all is answered too, with the state
+    only (`reason` names no approver and carries no free text). A key that
+    is sent must be valid.
 
     Args:
         hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
@@ -144,13 +156,19 @@ def sync(
 async def asyncio_detailed(
     hold_token: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Error | HoldStatus]:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
     seconds when the header is present. Older servers answered with a
     decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    The hold token is itself a credential (unguessable, given only to the
+    caller that was held): aten-thoth 0.1.0 and 0.1.1 poll without a key,
+    so a request with no credentials at all is answered too, with the state
+    only (`reason` names no approver and carries no free text). A key that
+    is sent must be valid.
 
     Args:
         hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
@@ -175,13 +193,19 @@ async def asyncio_detailed(
 async def asyncio(
     hold_token: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Error | HoldStatus | None:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
     seconds when the header is present. Older servers answered with a
     decision-shaped object (`{"decision": ...}`); clients accept both.
+
+    The hold token is itself a credential (unguessable, given only to the
+    caller that was held): aten-thoth 0.1.0 and 0.1.1 poll without a key,
+    so a request with no credentials at all is answered too, with the state
+    only (`reason` names no approver and carries no free text). A key that
+    is sent must be valid.
 
     Args:
         hold_token (str):  Example: hold_3q2Yk9vX8wLmN4pR7tUz1A.
