@@ -349,6 +349,45 @@ def policy_eval_us(iterations: int) -> dict[str, Any]:
     return {"rules": len(policy.rules), "cel_engine": engine, "us_per_decision": round(min(rounds), 2)}
 
 
+def receipt_us(iterations: int) -> dict[str, Any]:
+    """What a signed receipt adds to one decision (claims, canonical JSON, Ed25519), and what
+    an auditor pays to verify one; min of five rounds, in process."""
+    from thoth import _signing, receipts
+
+    signer = receipts.ReceiptSigner(_signing.generate_private_key())
+    args = {"to": "bob@acme.com", "subject": "report", "body": "x" * 200}
+
+    def claims() -> dict[str, Any]:
+        return receipts.build_claims(
+            tenant_id=TENANT,
+            agent_id="bench-agent",
+            session_id="bench-session",
+            tool_name="send_email",
+            tool_args=args,
+            decision="ALLOW",
+            decision_reason_code=None,
+            matched_rule_ids=["external-email"],
+            policy_version="0123456789abcdef",
+            issued_at=time.time(),
+        )
+
+    receipt = signer.issue(claims())
+
+    def best(step: Any) -> float:
+        rounds = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(iterations):
+                step()
+            rounds.append((time.perf_counter() - started) / iterations * 1e6)
+        return round(min(rounds), 2)
+
+    return {
+        "us_per_signed_receipt": best(lambda: signer.issue(claims())),
+        "us_per_verify": best(lambda: receipts.verify_receipt(receipt, signer.public_key_pem)),
+    }
+
+
 # -- the entry point ---------------------------------------------------------------------------------------
 
 
@@ -368,6 +407,7 @@ def run(smoke: bool = False, log_level: str = "info") -> dict[str, Any]:
     events = 400 if smoke else 40_000
     results: dict[str, Any] = {"smoke": smoke, "server_log_level": log_level, "cpus": os.cpu_count()}
     results["policy_eval"] = policy_eval_us(500 if smoke else 20_000)
+    results["receipts"] = receipt_us(200 if smoke else 5_000)
     missing = postgres_missing()
     stores = ["sqlite"] if missing else ["sqlite", "postgresql"]
     if missing:

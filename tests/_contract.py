@@ -93,6 +93,23 @@ class Reply:
         return httpx.Response(self.status, json=self.json, headers=self.headers, request=request)
 
 
+EXPLANATION: dict[str, Any] = {
+    "violation_id": "vio_1",
+    "tool_name": "delete_everything",
+    "decision": "BLOCK",
+    "decision_reason_code": "POLICY_BLOCK",
+    "matched_rule_ids": ["no-deletes"],
+    "what_happened": "The call to delete_everything was blocked.",
+    "why_it_was_blocked": "Policy rule no-deletes (POLICY_BLOCK): deleting is never automated.",
+    "what_to_do_next": "Change or remove policy rule no-deletes, or run the agent without this call.",
+    "business_impact": "The agent's task could not use delete_everything.",
+    "severity": "high",
+    "approvers": [],
+    "policy_version": "sha256:abc",
+    "source": "stored",
+}
+
+
 def allow(**extra: Any) -> Reply:
     return Reply(json={"decision": "ALLOW", **extra})
 
@@ -133,7 +150,13 @@ class ContractAPI:
             Reply(json={"hold_token": "hold_token_0001", "resolved": False, "resolution": None})
         )
         self._ingest = _Script(Reply(200, json={"accepted": 1, "duplicates": 0, "chain_breaks": 0}))
+        self._explain = _Script(Reply(json=EXPLANATION))
+        self._inventory = _Script(Reply(json={"stored": 1}))
         self._lock = threading.Lock()
+        router.post(f"{BASE_URL}/v1/explain").mock(side_effect=self._handler(self._explain))
+        router.post(url__regex=rf"{BASE_URL}/[^/]+/thoth/tool-inventory$").mock(
+            side_effect=self._handler(self._inventory)
+        )
         router.post(f"{BASE_URL}/v1/enforce").mock(side_effect=self._handler(self._enforce))
         router.get(url__regex=rf"{BASE_URL}/v1/enforce/hold/[^/]+$").mock(
             side_effect=self._handler(self._hold)
@@ -148,6 +171,12 @@ class ContractAPI:
 
     def on_ingest(self, *replies: Reply) -> None:
         self._ingest.set(replies)
+
+    def on_explain(self, *replies: Reply) -> None:
+        self._explain.set(replies)
+
+    def on_inventory(self, *replies: Reply) -> None:
+        self._inventory.set(replies)
 
     def calls(self, path_prefix: str) -> list[httpx.Request]:
         with self._lock:

@@ -22,6 +22,7 @@ from thoth.errors import ThothConfigError, ThothError, ThothPolicyViolation, ref
 if TYPE_CHECKING:
     from thoth._instrument import create_tracer, instrument, instrument_anthropic, instrument_openai
     from thoth.client import ThothClient
+    from thoth.explanations import Explanation
     from thoth.models import EnforcementMode, ThothConfig
     from thoth.session import SessionContext, get_current_session
     from thoth.tracer import Permit, Tracer
@@ -33,6 +34,7 @@ _LAZY = {
     "instrument_anthropic": "thoth._instrument",
     "instrument_openai": "thoth._instrument",
     "ThothClient": "thoth.client",
+    "Explanation": "thoth.explanations",
     "EnforcementMode": "thoth.models",
     "ThothConfig": "thoth.models",
     "SessionContext": "thoth.session",
@@ -59,6 +61,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "EnforcementMode",
+    "Explanation",
     "Permit",
     "SessionContext",
     "ThothClient",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
-from thoth._wire import EnforcementMode, parse_enforcement
+from thoth._inventory import describe_tools, requests_for
+from thoth._runtime import TOOL_INVENTORY, runtime
+from thoth._wire import PUBLISH_TOOL_INVENTORY, EnforcementMode, parse_enforcement
 from thoth.emitter import HttpEmitter
 from thoth.enforcer_client import EnforcerClient, transport_for
 from thoth.errors import ThothConfigError
@@ -18,6 +21,10 @@ from thoth.step_up import StepUpClient
 from thoth.tracer import Tracer
 
 __all__ = ["build_tracer", "create_tracer", "instrument", "instrument_anthropic", "instrument_openai"]
+
+logger = logging.getLogger("thoth.inventory")
+
+_INVENTORY_SOURCE: Final = "thoth-python-sdk"
 
 
 def _config_error(exc: ValidationError) -> ThothConfigError:
@@ -71,6 +78,7 @@ def make_config(
     except ValidationError as exc:
         raise _config_error(exc) from None
     _ = config.resolved_api_url  # raises ThothConfigError for a missing or unsafe URL
+    _ = config.publishes_tool_inventory  # raises ThothConfigError for a THOTH_TOOL_INVENTORY typo
     return config
 
 
@@ -178,7 +186,37 @@ def instrument(
     )
     from thoth.integrations import instrument_object
 
-    return instrument_object(agent, tracer)
+    governed = instrument_object(agent, tracer)
+    publish_tool_inventory(agent, tracer)
+    return governed
+
+
+class InventoryRefused(Exception):
+    """The enforcer did not record a tool inventory (the background thread counts it as failed)."""
+
+
+def publish_tool_inventory(agent: Any, tracer: Tracer) -> None:
+    """Queue ``agent``'s tools for the enforcer's tool inventory, unless the configuration says
+    not to. The background thread reads the tools and posts them: the agent's start never waits,
+    and a failure is logged and counted (``thoth.delivery_stats()["tool_inventories"]``), never raised."""
+    config = tracer.config
+    if not config.publishes_tool_inventory:
+        return
+    transport = transport_for(config)
+    url = PUBLISH_TOOL_INVENTORY.url(tenant_id=config.tenant_id)
+
+    def publish() -> None:
+        for body in requests_for(config.agent_id, describe_tools(agent), _INVENTORY_SOURCE):
+            response = transport.sync_client.request(PUBLISH_TOOL_INVENTORY.method, url, json=body)
+            if response.status_code != 200:
+                logger.warning(
+                    "thoth: the enforcer did not record the tool inventory of %s: HTTP %d",
+                    config.agent_id,
+                    response.status_code,
+                )
+                raise InventoryRefused(response.status_code)
+
+    runtime().background.submit(TOOL_INVENTORY, publish)
 
 
 def _instrument_dict(
@@ -213,7 +251,9 @@ def instrument_openai(
     tracer = _tracer(
         agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
     )
-    return _instrument_dict(tool_fns, tracer)
+    governed = _instrument_dict(tool_fns, tracer)
+    publish_tool_inventory(tool_fns, tracer)
+    return governed
 
 
 def instrument_anthropic(
@@ -236,4 +276,6 @@ def instrument_anthropic(
     tracer = _tracer(
         agent_id, approved_scope, tenant_id, user_id, enforcement, api_key, api_url, session_id, options
     )
-    return _instrument_dict(tool_fns, tracer)
+    governed = _instrument_dict(tool_fns, tracer)
+    publish_tool_inventory(tool_fns, tracer)
+    return governed

@@ -1,16 +1,17 @@
-"""The SDK's process-wide state, in one object: connection pools, event senders, shadow checks, call ids.
+"""The SDK's process-wide state, in one object: connection pools, event senders, background work, call ids.
 
 Everything a governed agent shares with the other agents of its process lives in
 one :class:`Runtime`, never in scattered module globals:
 
 * one :class:`~thoth._transport.Transport` (pooled HTTP clients) per endpoint, key and timeouts;
 * one :class:`~thoth._sender.Sender` (queue and thread) per endpoint and key;
-* one :class:`~thoth._shadow.ShadowChecker` for observe mode;
+* one :class:`~thoth._background.Background` thread for work off the call path (observe
+  mode's shadow checks, tool inventories);
 * the call-id prefix and counter.
 
 :meth:`Runtime.close` stops them all within a bound (``thoth.close()`` calls it);
 each part starts again on its next use. One fork hook gives a child process fresh
-senders, shadow checker and call ids (pools notice the fork themselves), and one
+senders, background thread and call ids (pools notice the fork themselves), and one
 exit hook flushes what is queued, bounded by ``THOTH_EXIT_FLUSH_SECONDS``
 (default 2). Test suites start each test clean with :func:`thoth.testing.reset`.
 """
@@ -26,11 +27,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from thoth._background import Background
 from thoth._sender import DeliveryStats, Sender
-from thoth._shadow import ShadowChecker
 from thoth._transport import Transport
 
-__all__ = ["Runtime", "replace_runtime", "runtime"]
+__all__ = ["SHADOW_CHECK", "TOOL_INVENTORY", "Runtime", "replace_runtime", "runtime"]
+
+#: The kinds of background work, as ``delivery_stats()`` counts them.
+SHADOW_CHECK: Final = "shadow_check"
+TOOL_INVENTORY: Final = "tool_inventory"
 
 _DEFAULT_EXIT_FLUSH: Final = 2.0
 K = TypeVar("K")
@@ -38,13 +43,13 @@ V = TypeVar("V")
 
 
 class Runtime:
-    """The pools, senders, shadow checker and call ids of one process."""
+    """The pools, senders, background thread and call ids of one process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._transports: dict[tuple[str, str, float, float], Transport] = {}
         self._senders: dict[tuple[str, str], Sender] = {}
-        self.shadow = ShadowChecker()
+        self.background = Background()
         self._new_call_ids()
 
     def __repr__(self) -> str:
@@ -103,13 +108,13 @@ class Runtime:
         return all([s.flush(_left(deadline)) for s in self.senders(api_url)])  # noqa: C419
 
     def close(self, timeout: float = 5.0, api_url: str | None = None) -> bool:
-        """Flush and stop the event senders, finish and stop the shadow checks, close the pools,
+        """Flush and stop the event senders, finish and stop the background work, close the pools,
         all within ``timeout``. Each starts again when next used. True when nothing was left behind
         (what was, is counted as dropped with reason ``shutdown``)."""
         deadline = time.monotonic() + timeout
         done = all([s.close(_left(deadline)) for s in self.senders(api_url)])  # noqa: C419
         if api_url is None:
-            done = self.shadow.close(_left(deadline)) and done
+            done = self.background.close(_left(deadline)) and done
         url = api_url.rstrip("/") if api_url else None
         for transport in list(self._transports.values()):
             if url is None or transport.base_url == url:
@@ -117,7 +122,7 @@ class Runtime:
         return done
 
     def delivery_stats(self) -> dict[str, Any]:
-        """Event delivery counts across endpoints, and the shadow checks'."""
+        """Event delivery counts across endpoints, and the background work's."""
         per_endpoint: list[DeliveryStats] = [s.snapshot() for s in self.senders()]
         dropped: dict[str, int] = {}
         for stats in per_endpoint:
@@ -131,7 +136,8 @@ class Runtime:
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
             "endpoints": per_endpoint,
-            "shadow_checks": self.shadow.stats(),
+            "shadow_checks": self.background.stats(SHADOW_CHECK),
+            "tool_inventories": self.background.stats(TOOL_INVENTORY),
         }
 
     # ---- process events -------------------------------------------------------------------
@@ -145,7 +151,7 @@ class Runtime:
         self._lock = threading.Lock()
         for sender in self._senders.values():
             sender._init_state()
-        self.shadow = ShadowChecker()
+        self.background = Background()
         self._new_call_ids()
 
     def _at_exit(self) -> None:

@@ -21,10 +21,12 @@ from thoth_api_client.models.source_type import SourceType
 
 __all__ = [
     "ENFORCE",
+    "EXPLAIN",
     "GET_HOLD",
     "INGEST_EVENTS",
     "MODES_IN_ORDER",
     "OPERATIONS",
+    "PUBLISH_TOOL_INVENTORY",
     "DecisionType",
     "EnforcementMode",
     "EventType",
@@ -51,7 +53,11 @@ class Operation(NamedTuple):
 ENFORCE: Final = Operation("enforce", "POST", "/v1/enforce")
 GET_HOLD: Final = Operation("get_hold", "GET", "/v1/enforce/hold/{hold_token}")
 INGEST_EVENTS: Final = Operation("ingest_events", "POST", "/v1/events/batch")
-OPERATIONS: Final = (ENFORCE, GET_HOLD, INGEST_EVENTS)
+EXPLAIN: Final = Operation("explain", "POST", "/v1/explain")
+PUBLISH_TOOL_INVENTORY: Final = Operation(
+    "publish_tool_inventory", "POST", "/{tenant_id}/thoth/tool-inventory"
+)
+OPERATIONS: Final = (ENFORCE, GET_HOLD, INGEST_EVENTS, EXPLAIN, PUBLISH_TOOL_INVENTORY)
 
 # From least to most strict but progressive, as the README lists them (the enum's order is alphabetical).
 MODES_IN_ORDER: Final = (

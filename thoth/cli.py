@@ -139,6 +139,18 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("file")
     test.add_argument("cases")
     test.set_defaults(handler=_policy_test)
+    covered = policy.add_parser(
+        "coverage",
+        help="list recorded tools (the tool inventory) that no rule of a policy names",
+        description="Reads the tool inventory from the server (what instrumented agents published) and "
+        "reports, per tool, the rules that name it. Exit 0 when every recorded tool is named by a rule, "
+        "1 when some are not, 2 when the policy or the inventory cannot be read.",
+    )
+    covered.add_argument("file", help="the policy file (the server's --policy, or a draft)")
+    covered.add_argument("--agent-id", help="only the tools this agent recorded")
+    covered.add_argument("--tenant", help="only this tenant's tools (an unscoped key sees every tenant)")
+    _client_options(covered)
+    covered.set_defaults(handler=_policy_coverage)
 
     _receipt_parsers(commands)
 
@@ -272,13 +284,20 @@ def _load_policy(path: str) -> Any:
     return load_policy_file(path)
 
 
-def _policy_check(args: argparse.Namespace) -> int:
+def _read_policy(path: str) -> Any | None:
+    """The policy file, or None after printing what is wrong with it (file, line and column)."""
     from thoth.server.policy import PolicyError
 
     try:
-        policy = _load_policy(args.file)
+        return _load_policy(path)
     except PolicyError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    policy = _read_policy(args.file)
+    if policy is None:
         return EXIT_FAILED
     engine = policy.engine.name if policy.engine else "none"
     print(f"{args.file}: OK, {len(policy.rules)} rules, {len(policy.tags)} tags (CEL engine: {engine})")
@@ -301,6 +320,58 @@ def _policy_test(args: argparse.Namespace) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _policy_coverage(args: argparse.Namespace) -> int:
+    from thoth.server.coverage import coverage
+
+    policy = _read_policy(args.file)
+    if policy is None:
+        return EXIT_USAGE
+    try:
+        recorded = _recorded_tools(args)
+    except CliError as exc:  # no inventory: no verdict (exit 2), not "uncovered" (exit 1)
+        print(f"thoth: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = coverage(policy, recorded)
+    if not report.tools:
+        print("no recorded tools: instrument an agent (its tools are published as it starts)")
+        return EXIT_OK
+    for tool in report.tools:
+        named = f"named by {', '.join(tool.rule_ids)}" if tool.covered else "NOT NAMED by any rule"
+        print(_escaped(f"{tool.name}  {named}  (agents: {', '.join(tool.agents)})"))
+    if report.every_tool_rule_ids:
+        print(f"rules for every tool (no tools or tags): {', '.join(report.every_tool_rule_ids)}")
+    if report.unused_rule_ids:
+        print(f"rules that name no recorded tool: {', '.join(report.unused_rule_ids)}")
+    uncovered = len(report.uncovered)
+    print(f"{len(report.tools) - uncovered} of {len(report.tools)} recorded tools named by a rule")
+    return EXIT_FAILED if uncovered else EXIT_OK
+
+
+def _recorded_tools(args: argparse.Namespace) -> list[Any]:
+    """Every inventory row the key may read, page by page."""
+    from thoth_api_client.api.inventory import list_tool_inventory
+    from thoth_api_client.types import UNSET
+
+    from thoth.server.coverage import RecordedTool
+
+    rows: list[RecordedTool] = []
+    cursor: Any = UNSET
+    with _client(args) as client:
+        while True:
+            page = _call(
+                list_tool_inventory.sync_detailed,
+                client=client,
+                agent_id=args.agent_id or UNSET,
+                tenant_id=args.tenant or UNSET,
+                limit=1000,
+                cursor=cursor,
+            )
+            rows += [RecordedTool(t.tenant_id, t.agent_id, t.name) for t in page.items]
+            if not page.items or not isinstance(page.next_cursor, str):
+                return rows
+            cursor = page.next_cursor
 
 
 # -- receipts -------------------------------------------------------------------------------------

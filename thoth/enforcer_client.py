@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -21,9 +21,13 @@ from thoth import _failures
 from thoth._decisions import EnforcementDecision, block, normalize_enforce_payload
 from thoth._retry import Backoff, aretrying, retrying
 from thoth._transport import Transport
-from thoth._wire import ENFORCE
-from thoth.errors import ReasonCode
+from thoth._wire import ENFORCE, EXPLAIN
+from thoth.errors import ReasonCode, ThothError
 from thoth.models import ThothConfig
+
+if TYPE_CHECKING:
+    from thoth.errors import ThothPolicyViolation
+    from thoth.explanations import Explanation
 
 __all__ = ["EnforcerClient"]
 
@@ -147,6 +151,49 @@ class EnforcerClient:
             outcome = _failures.from_exception(exc)
         return _concluded(tool_name, outcome)
 
+    # ---- explanations (off the hot path: asked for by a person, after a refusal) ----------
+    def _explain_body(self, violation: ThothPolicyViolation, session_id: str) -> dict[str, Any]:
+        from thoth import explanations
+
+        static = self._static
+        context = {name: static[name] for name in ("agent_id", "tenant_id", "user_id", "approved_scope")}
+        context |= {"session_id": session_id, "enforcement_mode": static["enforcement_mode"]}
+        return explanations.request_body(violation, context)
+
+    def explain(self, violation: ThothPolicyViolation, session_id: str) -> Explanation:
+        """``POST /v1/explain`` for a refusal of this agent. Raises ThothError when it cannot."""
+        body = self._explain_body(violation, session_id)
+        deadline = self._deadline()
+        client = self._transport.sync_client
+
+        def attempt() -> Explanation | _failures.Failure:
+            try:
+                response = client.request(
+                    EXPLAIN.method, EXPLAIN.path, json=body, headers=_HEADERS, timeout=self._timeout(deadline)
+                )
+            except httpx.HTTPError as exc:
+                return _failures.from_exception(exc)
+            return _explanation(response, violation)
+
+        return _explained(retrying(attempt, self._backoff, deadline))
+
+    async def aexplain(self, violation: ThothPolicyViolation, session_id: str) -> Explanation:
+        """Async :meth:`explain`."""
+        body = self._explain_body(violation, session_id)
+        deadline = self._deadline()
+        client = self._transport.async_client()
+
+        async def attempt() -> Explanation | _failures.Failure:
+            try:
+                response = await client.request(
+                    EXPLAIN.method, EXPLAIN.path, json=body, headers=_HEADERS, timeout=self._timeout(deadline)
+                )
+            except httpx.HTTPError as exc:
+                return _failures.from_exception(exc)
+            return _explanation(response, violation)
+
+        return _explained(await aretrying(attempt, self._backoff, deadline))
+
     def close(self) -> None:
         """Kept for aten-thoth compatibility: the pool is shared; see ``thoth.close()``."""
 
@@ -164,6 +211,26 @@ def _read(response: httpx.Response) -> EnforcementDecision | _failures.Failure:
             "enforcer answered HTTP 200 with a body that is not JSON", ReasonCode.MALFORMED_RESPONSE
         )
     return normalize_enforce_payload(payload)
+
+
+def _explanation(
+    response: httpx.Response, violation: ThothPolicyViolation
+) -> Explanation | _failures.Failure:
+    from thoth import explanations
+
+    if response.status_code != 200:
+        return _failures.from_status(response.status_code, response.headers, response.content)
+    try:
+        return explanations.from_payload(json.loads(response.content), violation)
+    except (ValueError, UnicodeDecodeError) as exc:  # MalformedExplanation is a ValueError
+        reason = str(exc) if isinstance(exc, explanations.MalformedExplanation) else "the body is not JSON"
+        return _failures.Failure(f"enforcer answered no explanation: {reason}", ReasonCode.MALFORMED_RESPONSE)
+
+
+def _explained(outcome: Explanation | _failures.Failure) -> Explanation:
+    if isinstance(outcome, _failures.Failure):
+        raise ThothError(f"cannot explain the decision: {outcome.reason}")
+    return outcome
 
 
 _SDK_OVERRIDES = frozenset(

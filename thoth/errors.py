@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thoth.explanations import Explanation
 
 __all__ = [
     "ReasonCode",
@@ -81,7 +84,13 @@ class ThothPolicyViolation(ThothError):
         receipt: the enforcer's signed receipt for the decision that refused the
             call (for a denied step-up, the STEP_UP decision's), when it sent one;
             check it with ``thoth.receipts.verify_receipt``.
+        matched_rule_ids: the ids of the policy rules that decided, as the enforcer sent them.
+
+    :meth:`explain` asks the enforcer why, in plain language.
     """
+
+    _explainer: Callable[[ThothPolicyViolation], Explanation] | None = None
+    _async_explainer: Callable[[ThothPolicyViolation], Awaitable[Explanation]] | None = None
 
     def __init__(
         self,
@@ -93,6 +102,7 @@ class ThothPolicyViolation(ThothError):
         reason_code: str | None = None,
         retry_after_seconds: float | None = None,
         receipt: Mapping[str, Any] | None = None,
+        matched_rule_ids: Sequence[str] = (),
     ) -> None:
         self.tool_name = tool_name
         self.reason = reason
@@ -101,6 +111,7 @@ class ThothPolicyViolation(ThothError):
         self.reason_code = reason_code
         self.retry_after_seconds = retry_after_seconds
         self.receipt = dict(receipt) if receipt is not None else None
+        self.matched_rule_ids = tuple(matched_rule_ids)
         if self.failed_closed:
             message = f"Thoth blocked tool '{tool_name}' (failed closed, no policy decision): {reason}"
         else:
@@ -114,6 +125,32 @@ class ThothPolicyViolation(ThothError):
         """True when Thoth refused the call because it could not get a policy decision."""
         return self.reason_code in FAILED_CLOSED_CODES
 
+    def explain(self) -> Explanation:
+        """Why the call was refused, in plain language: which rule, why, what would have let it
+        run, who can approve it (``POST /v1/explain``; the enforcer reads its stored decision).
+
+        A refusal no policy decided (:attr:`failed_closed`) is explained without a request.
+        Raises ThothError when the enforcer cannot be asked or answers no explanation, or when
+        this violation was not raised by a governed call of this process (say, it was unpickled).
+        """
+        from thoth import explanations
+
+        if self.failed_closed:
+            return explanations.failed_closed(self)
+        if self._explainer is None:
+            raise ThothError(_NO_EXPLAINER)
+        return self._explainer(self)
+
+    async def aexplain(self) -> Explanation:
+        """Async :meth:`explain`: never blocks the event loop."""
+        from thoth import explanations
+
+        if self.failed_closed:
+            return explanations.failed_closed(self)
+        if self._async_explainer is None:
+            raise ThothError(_NO_EXPLAINER)
+        return await self._async_explainer(self)
+
     def __reduce__(self) -> tuple[object, ...]:  # keep keyword-only fields across pickling
         return (
             _rebuild_violation,
@@ -125,8 +162,15 @@ class ThothPolicyViolation(ThothError):
                 self.reason_code,
                 self.retry_after_seconds,
                 self.receipt,
+                self.matched_rule_ids,
             ),
         )
+
+
+_NO_EXPLAINER = (
+    "this violation was not raised by a governed call of this process, so there is no enforcer "
+    "to ask; explain it with POST /v1/explain and its violation_id"
+)
 
 
 def _rebuild_violation(
@@ -137,6 +181,7 @@ def _rebuild_violation(
     reason_code: str | None,
     retry_after_seconds: float | None,
     receipt: Mapping[str, Any] | None = None,  # absent from violations pickled before receipts
+    matched_rule_ids: Sequence[str] = (),  # absent from violations pickled before explain()
 ) -> ThothPolicyViolation:
     return ThothPolicyViolation(
         tool_name,
@@ -146,6 +191,7 @@ def _rebuild_violation(
         reason_code=reason_code,
         retry_after_seconds=retry_after_seconds,
         receipt=receipt,
+        matched_rule_ids=matched_rule_ids,
     )
 
 

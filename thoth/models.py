@@ -58,6 +58,10 @@ class ThothConfig(BaseModel):
     observe_shadow_checks: bool = True
     """In ``observe``, ask the enforcer in the background (never on the call's path) so that it
     records what it would have decided: the shadow decisions to read before enforcing."""
+    tool_inventory: bool = True
+    """Publish the agent's tool names, descriptions and input schemas to the enforcer's tool
+    inventory when it is instrumented (in the background, never delaying the start; schemas
+    leave without default and example values). ``THOTH_TOOL_INVENTORY=off`` turns it off too."""
     session_history_limit: int = Field(default=50, ge=1, le=10_000)
     """How many of the session's latest tool names travel as ``session_tool_calls`` (keeps each call O(1))."""
     allow_insecure_http: bool = False
@@ -110,11 +114,23 @@ class ThothConfig(BaseModel):
         return _check_url(url, allow_insecure_http=self.allow_insecure_http)
 
     @property
+    def publishes_tool_inventory(self) -> bool:
+        """``tool_inventory``, unless ``THOTH_TOOL_INVENTORY`` says ``off`` (or ``0``, ``false``, ``no``)."""
+        value = os.environ.get("THOTH_TOOL_INVENTORY", "").strip().lower()
+        if not value:
+            return self.tool_inventory
+        if value in _ON or value in _OFF:
+            return self.tool_inventory and value in _ON
+        raise ThothConfigError(f"THOTH_TOOL_INVENTORY must be on or off, not {value[:32]!r}")
+
+    @property
     def resolved_api_key(self) -> str | None:
         """``api_key``, else ``THOTH_API_KEY``, else None (a local ``--insecure-dev`` server)."""
         return self.api_key or os.environ.get("THOTH_API_KEY") or None
 
 
+_ON = frozenset({"on", "1", "true", "yes"})
+_OFF = frozenset({"off", "0", "false", "no"})
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 

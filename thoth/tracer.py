@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from thoth import _frameworks
 from thoth._decisions import EnforcementDecision
 from thoth._governed import GovernedCall, governed_by, internal_failure, mark_governed
-from thoth._runtime import runtime
+from thoth._runtime import SHADOW_CHECK, runtime
 from thoth._wire import DecisionType, EnforcementMode, EventType
 from thoth.emitter import ContentPolicy, HttpEmitter
 from thoth.enforcer_client import EnforcerClient
@@ -194,6 +194,7 @@ class Tracer:
                 decision="STEP_UP",
                 reason_code=outcome.reason_code or ReasonCode.STEP_UP_DENIED,
                 receipt=decision.receipt,
+                matched_rule_ids=decision.matched_rule_ids,
             )
         else:
             violation = ThothPolicyViolation(
@@ -204,7 +205,11 @@ class Tracer:
                 reason_code=decision.reason_code,
                 retry_after_seconds=decision.retry_after_seconds,
                 receipt=decision.receipt,
+                matched_rule_ids=decision.matched_rule_ids,
             )
+        session_id, enforcer = self._session.session_id, self._enforcer
+        violation._explainer = lambda v: enforcer.explain(v, session_id)
+        violation._async_explainer = lambda v: enforcer.aexplain(v, session_id)
         self._record(
             _BLOCK,
             tool_name,
@@ -253,7 +258,8 @@ class Tracer:
     def _observed(self, tool_name: str, args: dict[str, Any], call_id: str) -> Permit:
         """Observe never blocks and adds no round trip: events, and a shadow check off the path."""
         if self._config.observe_shadow_checks:
-            runtime().shadow.submit(self._enforcer, *self._question(tool_name, args))
+            enforcer, question = self._enforcer, self._question(tool_name, args)
+            runtime().background.submit(SHADOW_CHECK, lambda: enforcer.check(*question))
         return self._permit(tool_name, args, call_id, None)
 
     def _after_hold(

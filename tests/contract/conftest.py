@@ -18,7 +18,7 @@ API_KEY = "thoth_test_contractkey_0123456789"
 
 def reset_sdk_globals() -> None:
     """Each test gets fresh pools and senders (they are process-wide by design)."""
-    runtime().shadow.wait_idle(2.0)
+    runtime().background.wait_idle(2.0)
     thoth.testing.reset(timeout=1.0)
 
 

@@ -363,9 +363,9 @@ def test_defer_raises_with_the_retry_hint(
 def test_observe_never_waits_for_the_enforcer_and_still_emits(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:
-    from thoth._runtime import runtime
+    from thoth._runtime import SHADOW_CHECK, runtime
 
-    before = runtime().shadow.stats()["checked"]
+    before = runtime().background.stats(SHADOW_CHECK)["done"]
     gate = threading.Event()
     api.on_enforce(Reply(json={"decision": "BLOCK", "shadow_decision": "BLOCK"}, gate=gate))
     governed = make_tracer(enforcement="observe").wrap_tool("delete_everything", lambda: "done")
@@ -375,7 +375,7 @@ def test_observe_never_waits_for_the_enforcer_and_still_emits(
     assert api.events[0]["enforcement_mode"] == "observe"
     gate.set()
     deadline = time.monotonic() + 5
-    while runtime().shadow.stats()["checked"] == before and time.monotonic() < deadline:
+    while runtime().background.stats(SHADOW_CHECK)["done"] == before and time.monotonic() < deadline:
         time.sleep(0.01)
     (shadow,) = api.enforce_bodies()  # the background shadow check, so the enforcer records its view
     assert shadow["enforcement_mode"] == "observe" and shadow["tool_name"] == "delete_everything"

@@ -18,7 +18,7 @@ from thoth.tracer import Tracer
 
 def _thoth_threads() -> set[str]:
     """The SDK's own threads (a server test may leave its writer thread behind in this process)."""
-    return {t.name for t in threading.enumerate() if t.name in ("thoth-events", "thoth-shadow")}
+    return {t.name for t in threading.enumerate() if t.name in ("thoth-events", "thoth-background")}
 
 
 def test_close_stops_every_thread_and_pool_and_they_restart_on_use(
@@ -26,8 +26,8 @@ def test_close_stops_every_thread_and_pool_and_they_restart_on_use(
 ) -> None:
     observed = make_tracer(enforcement="observe").wrap_tool("search", lambda q: q)
     observed("x")  # an event sender and a shadow check: two threads
-    assert runtime().shadow.wait_idle(2.0)
-    assert _thoth_threads() == {"thoth-events", "thoth-shadow"}
+    assert runtime().background.wait_idle(2.0)
+    assert _thoth_threads() == {"thoth-events", "thoth-background"}
     transport = next(iter(runtime()._transports.values()))
     assert transport._sync is not None
 

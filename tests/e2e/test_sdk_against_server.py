@@ -182,7 +182,7 @@ def test_observe_mode_never_blocks_and_the_call_is_audited(server: ThothServer) 
     assert [e["event_type"] for e in events] == ["TOOL_CALL_PRE", "TOOL_CALL_POST"]
     assert {e["enforcement_mode"] for e in events} == {"observe"}
     # The SDK's background shadow check lets the enforcer record what it would have decided.
-    assert runtime().shadow.wait_idle(10.0)
+    assert runtime().background.wait_idle(10.0)
     engine = sa.create_engine(server.db_url)
     query = sa.text("SELECT decision, shadow_decision, mode FROM thoth_decisions WHERE session_id = :s")
     deadline = time.monotonic() + 10  # decision rows are written in groups, up to 50 ms late

@@ -138,3 +138,15 @@ rules:
       set: {{to: "{to}"}}
     reason: outgoing mail is redirected to security
 """
+
+
+def recorded_tools(server: Any, agent_id: str, timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+    """The tool inventory ``thoth.instrument`` published for ``agent_id``, by tool name, once the
+    SDK's background thread has sent it (``{}`` when nothing arrived within ``timeout``)."""
+    from thoth._runtime import runtime
+
+    runtime().background.wait_idle(timeout)
+    with httpx.Client(base_url=server.url, headers={"x-api-key": server.api_key}, timeout=10) as client:
+        page = client.get("/v1/tool-inventory", params={"agent_id": agent_id, "limit": 1000})
+        page.raise_for_status()
+    return {tool["name"]: tool for tool in page.json()["items"]}

@@ -63,7 +63,7 @@ def explain(policy: Policy, facts: DecisionFacts) -> dict[str, Any]:
         "what_to_do_next": _next_step(facts, deciding, decision),
         "business_impact": _impact(decision, tool),
         "severity": _SEVERITY.get(decision, "high"),
-        "approvers": [_APPROVERS] if decision in ("STEP_UP", "BLOCK") else [],
+        "approvers": [_APPROVERS] if decision == "STEP_UP" else [],  # a BLOCK has no hold to approve
     }
 
 
