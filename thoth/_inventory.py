@@ -6,9 +6,11 @@ never on the agent's start path) so that platform teams see which tools exist an
 
 What is read, without importing any framework: a dict of tools, a list of them, and the
 attributes agents keep their tools in (``tools``, ``_tools``, ``function_map``, a graph's
-tool nodes, a CrewAI crew's agents, an MCP server's tool manager, a pydantic-ai agent's
-function toolset). Per tool, the schema the framework already has (``params_json_schema``,
-``inputSchema``, ``args_schema``...), else one built from the function's signature.
+tool nodes, a CrewAI crew's agents and tasks, an autogen-agentchat team's participants and an
+agent's workbenches, an MCP server's tool manager (also through an in-memory MCP client), a
+pydantic-ai agent's function toolset and toolsets). Per tool, the schema the framework already
+has (``params_json_schema``, ``inputSchema``, ``args_schema``, ag2's ``schema.function``...),
+else one built from the function's signature.
 
 Schemas leave without ``default``, ``example`` and ``examples`` values (they can hold real
 data a developer pasted in); descriptions and schemas are bounded as the contract says.
@@ -92,20 +94,35 @@ def _held_tools(obj: Any, depth: int) -> Iterator[tuple[str, Any]]:
         if isinstance(held, Mapping | list | tuple):
             yield from _tools(held, depth + 1)
     nodes = _attribute(obj, "nodes")  # a compiled LangGraph: its ToolNodes hold tools_by_name
-    if isinstance(nodes, Mapping):
-        for node in list(nodes.values()):
-            bound = _attribute(node, "bound") or node
-            held = _attribute(bound, "tools_by_name")
-            if isinstance(held, Mapping):
-                yield from _tools(held, depth + 1)
-    agents = _attribute(obj, "agents")  # a CrewAI crew
-    if isinstance(agents, list | tuple):
-        for member in agents:
-            yield from _tools(_attribute(member, "tools"), depth + 1)
-    manager = _attribute(obj, "_tool_manager")  # an MCP FastMCP server
-    yield from _tools(_attribute(manager, "_tools"), depth + 1)
+    for node in list(nodes.values()) if isinstance(nodes, Mapping) else ():
+        yield from _tools(_mapping(_attribute(node, "bound") or node, "tools_by_name"), depth + 1)
+    for member in (*_members(obj, "agents"), *_members(obj, "tasks")):  # a CrewAI crew's agents, tasks
+        yield from _tools(_attribute(member, "tools"), depth + 1)
+    if depth < 3:
+        for member in _members(obj, "_participants"):  # an autogen-agentchat team: agents, teams
+            yield from _held_tools(member, depth + 1)
+    for workbench in _members(obj, "_workbench"):  # an autogen-agentchat agent's StaticWorkbench,
+        inner = _attribute(workbench, "inner") or workbench  # or Thoth's governed one around it
+        yield from _tools(_attribute(inner, "_tools"), depth + 1)
+    # An MCP server; an MCP Client connected to one in memory (a remote server's tools are only
+    # listed over the wire, once connected: they are not read here).
+    for server in (obj, _attribute(obj, "server")):
+        yield from _tools(_attribute(_attribute(server, "_tool_manager"), "_tools"), depth + 1)
     toolset = _attribute(obj, "_function_toolset")  # a pydantic-ai agent
     yield from _tools(_attribute(toolset, "tools"), depth + 1)
+    for toolset in _members(obj, "_user_toolsets"):  # its toolsets=[FunctionToolset(...)]; an MCP
+        yield from _tools(_mapping(toolset, "tools"), depth + 1)  # toolset lists its tools when run
+
+
+def _members(obj: Any, name: str) -> list[Any]:
+    """The items of ``obj``'s list (or tuple) attribute ``name``; none when it has no such list."""
+    held = _attribute(obj, name)
+    return list(held) if isinstance(held, list | tuple) else []
+
+
+def _mapping(obj: Any, name: str) -> Mapping[str, Any] | None:
+    held = _attribute(obj, name)
+    return held if isinstance(held, Mapping) else None
 
 
 def _attribute(obj: Any, name: str) -> Any:
@@ -159,8 +176,17 @@ def _entry(name: str, tool: Any) -> dict[str, Any] | None:
 def _description(tool: Any) -> str | None:
     value = _attribute(tool, "description")
     if not isinstance(value, str) or not value.strip():
+        value = _attribute(_ag2_function(tool), "description")
+    if not isinstance(value, str) or not value.strip():
         value = inspect.getdoc(tool) if callable(tool) and not isinstance(tool, type) else None
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _ag2_function(tool: Any) -> Any:
+    """ag2 1.x (``import ag2``): a tool's ``schema`` is an object whose ``function`` carries the
+    ``description`` and the ``parameters``; ``None`` for any other tool."""
+    declared = _attribute(tool, "schema")
+    return None if declared is None or isinstance(declared, Mapping) else _attribute(declared, "function")
 
 
 def _schema(tool: Any) -> Mapping[str, Any] | None:
@@ -170,6 +196,9 @@ def _schema(tool: Any) -> Mapping[str, Any] | None:
             return value
     declared = _attribute(tool, "schema")  # autogen-agentchat: {"name", "description", "parameters"}
     parameters = declared.get("parameters") if isinstance(declared, Mapping) else None
+    if isinstance(parameters, Mapping):
+        return parameters
+    parameters = _attribute(_ag2_function(tool), "parameters")
     if isinstance(parameters, Mapping):
         return parameters
     pydantic_ai_schema = _attribute(_attribute(tool, "function_schema"), "json_schema")
