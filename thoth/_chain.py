@@ -24,8 +24,11 @@ __all__ = ["UNHASHED_FIELDS", "canonical_json", "event_hash", "seal", "verify_ch
 UNHASHED_FIELDS = frozenset({"hash", "signature", "ingested_at"})
 
 
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def canonical_json(value: Any, *, allow_nan: bool = True) -> bytes:
+    """Sorted keys, separators ``(",", ":")``, UTF-8, non-ASCII kept: what is hashed and signed."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan
+    ).encode("utf-8")
 
 
 def event_hash(event: Mapping[str, Any]) -> str:

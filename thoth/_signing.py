@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from thoth import _chain
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -48,13 +49,9 @@ class SigningKeyError(ValueError):
 
 
 def canonical_json(value: Any) -> bytes:
-    """The bytes that are signed: sorted keys, separators ``(",", ":")``, UTF-8, non-ASCII kept.
-
-    NaN and infinities are refused: JSON has no spelling for them that every parser agrees on.
-    """
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """The bytes that are signed: the hash chain's canonical JSON (:mod:`thoth._chain`), with NaN
+    and infinities refused (JSON has no spelling for them that every parser agrees on)."""
+    return _chain.canonical_json(value, allow_nan=False)
 
 
 def _require() -> None:

@@ -225,7 +225,7 @@ def test_a_refused_inventory_is_logged_and_counted_and_the_agent_still_runs(
     assert agent.tools[0](invoice_id="i-1") == "invoice i-1"
 
 
-def test_an_unreachable_enforcer_never_delays_the_start() -> None:
+def test_an_unreachable_enforcer_is_a_counted_failure_not_an_error_at_start() -> None:
     closed = closed_port_url()
     failed_before = thoth.delivery_stats()["tool_inventories"]["failed"]
     thoth.instrument(

@@ -7,6 +7,7 @@ repository root (the parent of the ``tests`` package). Framework-free, so any su
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -150,3 +151,13 @@ def recorded_tools(server: Any, agent_id: str, timeout: float = 10.0) -> dict[st
         page = client.get("/v1/tool-inventory", params={"agent_id": agent_id, "limit": 1000})
         page.raise_for_status()
     return {tool["name"]: tool for tool in page.json()["items"]}
+
+
+def assert_no_default_values(recorded: dict[str, dict[str, Any]], *values: str) -> None:
+    """No recorded input schema carries a ``default`` keyword or any of ``values`` (a default
+    value of a tool's parameter must never leave the process)."""
+    for entry in recorded.values():
+        schema = json.dumps(entry["input_schema"])
+        assert '"default"' not in schema
+        for value in values:
+            assert value not in schema

@@ -1,15 +1,14 @@
-"""Step-up holds: tokens, argument digests and the wire shapes (pure)."""
+"""Step-up holds: tokens and the wire shapes (pure). Arguments are named by
+``thoth.receipts.args_sha256``, the digest a receipt names them by too."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
 from thoth._wire import DecisionType
-from thoth.server.chain import canonical_json
 
 _RESOLUTION_OF: Final = {
     "approved": DecisionType.ALLOW.value,
@@ -21,10 +20,6 @@ _RESOLUTION_OF: Final = {
 def new_token() -> str:
     """An unguessable token (192 random bits)."""
     return "hold_" + secrets.token_urlsafe(24)
-
-
-def args_sha256(args: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(dict(args))).hexdigest()
 
 
 def iso(epoch: float | None) -> str | None:

@@ -500,7 +500,7 @@ def _hold_row(
         "session_id": request.session_id,
         "user_id": request.user_id,
         "tool_name": request.tool_name,
-        "args_sha256": holds_mod.args_sha256(request.tool_args),
+        "args_sha256": receipts.args_sha256(request.tool_args),
         "reason": reason,
         "rule_id": rule_id,
         "status": "pending",

@@ -4,7 +4,6 @@ tool inventory."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -15,7 +14,12 @@ from ag2 import Agent, tool
 from ag2.testing import TestConfig
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +49,4 @@ def test_agent_tools_are_recorded(thoth_server: Any) -> None:
     assert set(recorded["search_docs"]["input_schema"]["properties"]) == {"query", "api_key"}
     assert recorded["search_docs"]["input_schema"]["required"] == ["query"]
     assert set(recorded["send_email"]["input_schema"]["properties"]) == {"to", "body", "cc"}
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)

@@ -4,7 +4,6 @@ tools (name, description, input schema without default values) to a real `thoth 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -14,7 +13,12 @@ pytest.importorskip("anthropic.types")  # a submodule: never mistake this test d
 from anthropic.lib.tools import beta_async_tool, beta_tool
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +43,7 @@ def _assert_recorded(server: Any, agent_id: str) -> None:
     assert set(recorded["search_docs"]["input_schema"]["properties"]) == {"query", "api_key"}
     assert recorded["search_docs"]["input_schema"]["required"] == ["query"]
     assert set(recorded["delete_record"]["input_schema"]["properties"]) == {"record_id", "hard"}
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)
 
 
 def test_beta_tools_are_recorded(thoth_server: Any) -> None:

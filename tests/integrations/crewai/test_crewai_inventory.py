@@ -4,7 +4,6 @@ without default values) to a real `thoth serve`'s tool inventory."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -20,7 +19,12 @@ from crewai_support import ScriptedLLM
 from pydantic import BaseModel, Field
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -72,9 +76,7 @@ def _assert_recorded(recorded: dict[str, dict[str, Any]]) -> None:
     delete_properties = recorded["delete_record"]["input_schema"]["properties"]
     assert set(delete_properties) == {"record_id", "hard"}
     assert delete_properties["record_id"]["description"] == "The record to delete."
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)
 
 
 def test_agent_tools_are_recorded(thoth_server: Any) -> None:

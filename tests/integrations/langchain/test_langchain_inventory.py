@@ -3,7 +3,6 @@ description, input schema without default values) to a real `thoth serve`'s tool
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -19,7 +18,12 @@ from langchain_core.tools import StructuredTool, tool
 
 import thoth
 from tests.integrations._langchain_model import scripted
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,9 +51,7 @@ def _assert_recorded(server: Any, agent_id: str) -> None:
     assert recorded["delete_file"]["description"] == "Delete a file from the workspace."
     assert set(recorded["web_search"]["input_schema"]["properties"]) == {"query", "api_key"}
     assert set(recorded["delete_file"]["input_schema"]["properties"]) == {"path", "force"}
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)
 
 
 def test_agent_executor_tools_are_recorded(thoth_server: Any) -> None:

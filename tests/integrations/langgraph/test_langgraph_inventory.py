@@ -3,7 +3,6 @@ ToolNode (name, description, input schema without default values) to a real `tho
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -17,7 +16,12 @@ from langgraph.prebuilt import ToolNode, tools_condition
 
 import thoth
 from tests.integrations._langchain_model import scripted
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 with warnings.catch_warnings():  # create_react_agent is deprecated in favour of langchain's create_agent
     warnings.simplefilter("ignore")
@@ -77,6 +81,4 @@ def test_graph_tools_are_recorded(thoth_server: Any, shape: str) -> None:
     assert recorded["send_slack_message"]["description"] == "Post a message to Slack."
     assert set(recorded["search_database"]["input_schema"]["properties"]) == {"query", "api_key"}
     assert set(recorded["send_slack_message"]["input_schema"]["properties"]) == {"channel", "message"}
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)

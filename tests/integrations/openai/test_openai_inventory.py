@@ -5,7 +5,6 @@ values) to a real `thoth serve`'s tool inventory."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -13,7 +12,12 @@ import pytest
 pytest.importorskip("openai.types.chat")  # a submodule: never mistake this test directory for the package
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +54,4 @@ def test_tool_functions_are_recorded(thoth_server: Any, entry_point: str) -> Non
     assert search_schema["required"] == ["query"]
     assert set(recorded["send_email"]["input_schema"]["properties"]) == {"to", "subject", "body"}
     assert recorded["send_email"]["input_schema"]["required"] == ["to", "subject", "body"]
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)

@@ -4,7 +4,6 @@ an agent as a tool: name, description, input schema without default values) to a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -14,7 +13,12 @@ pytest.importorskip("agents")
 from agents import Agent, function_tool, set_tracing_disabled
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +61,4 @@ def test_agent_tools_are_recorded(thoth_server: Any) -> None:
     assert search_properties["query"]["description"] == "what to look for."
     assert set(recorded["send_email"]["input_schema"]["properties"]) == {"to", "body"}
     assert set(recorded["ask_helper"]["input_schema"]["properties"]) == {"input"}
-    for entry in recorded.values():
-        assert SECRET not in json.dumps(entry["input_schema"])
-        assert '"default"' not in json.dumps(entry["input_schema"])
+    assert_no_default_values(recorded, SECRET)

@@ -4,7 +4,6 @@ input schema without default values) to a real `thoth serve`'s tool inventory.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,7 +15,12 @@ from pydantic_ai.models.test import TestModel
 from pydantic_ai.toolsets import FunctionToolset
 
 import thoth
-from tests.integrations._shared import governed_options, new_agent_id, recorded_tools
+from tests.integrations._shared import (
+    assert_no_default_values,
+    governed_options,
+    new_agent_id,
+    recorded_tools,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +65,4 @@ def test_agent_tools_are_recorded(thoth_server: Any) -> None:
     assert set(recorded["send_email"]["input_schema"]["properties"]) == {"to", "body"}  # no ctx
     assert recorded["lookup_order"]["input_schema"]["properties"] == {"order_id": {"type": "integer"}}
     assert set(recorded["cancel_order"]["input_schema"]["properties"]) == {"order_id", "reason"}
-    for entry in recorded.values():
-        schema = json.dumps(entry["input_schema"])
-        assert SECRET not in schema and "customer request" not in schema
-        assert '"default"' not in schema
+    assert_no_default_values(recorded, SECRET, "customer request")
