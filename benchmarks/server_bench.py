@@ -316,9 +316,9 @@ def postgres_missing() -> str | None:
 
 
 def policy_eval_us(iterations: int) -> dict[str, Any]:
-    from thoth.server.policy import Call, apply_mode, load_policy
+    from thoth.policy import Call, apply_mode, load_policy
     from thoth.server.schemas import EnforceRequest
-    from thoth.server.session import SessionRecord
+    from thoth.policy import SessionRecord
 
     policy = load_policy(TEN_RULE_POLICY, "bench.yaml")
     record = SessionRecord()

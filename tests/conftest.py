@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -32,6 +33,8 @@ import thoth
 pytest_plugins = ("tests._skips",)
 
 ROOT = Path(__file__).resolve().parents[1]
+# Local decisions keep their last good bundle on disk: never in the home of whoever runs the tests.
+os.environ.setdefault("THOTH_BUNDLE_CACHE_DIR", tempfile.mkdtemp(prefix="thoth-test-bundles-"))
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -96,9 +99,10 @@ class ThothServer:
             command += ["--webhook-url", self.webhook_url]
         return command
 
-    def start(self) -> ThothServer:
+    def start(self, port: int | None = None) -> ThothServer:
+        """Start on a free port, or on ``port`` (a restart that clients must find where it was)."""
         for _attempt in range(3):  # a free port can be taken between choosing and binding
-            self.port = free_port()
+            self.port = port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             env = {k: v for k, v in os.environ.items() if not k.startswith("THOTH_SERVER_")}
             with self.log_path.open("ab") as log:
@@ -138,9 +142,15 @@ class ThothServer:
         self.process = None
         return self.returncode
 
-    def restart(self) -> ThothServer:
+    def restart(self, same_port: bool = False) -> ThothServer:
+        port = self.port if same_port else None
         self.stop()
-        return self.start()
+        return self.start(port)
+
+    def reload(self) -> None:
+        """SIGHUP: the server reads its policy file again."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
 
     def kill(self) -> int | None:
         """SIGKILL, as a crash or the OOM killer would: no shutdown, no flush; returns the exit code."""

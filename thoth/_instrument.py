@@ -10,6 +10,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from thoth._inventory import describe_tools, requests_for
+from thoth._local import LocalEnforcer
 from thoth._runtime import TOOL_INVENTORY, runtime
 from thoth._wire import PUBLISH_TOOL_INVENTORY, EnforcementMode, parse_enforcement
 from thoth.emitter import HttpEmitter
@@ -79,6 +80,7 @@ def make_config(
         raise _config_error(exc) from None
     _ = config.resolved_api_url  # raises ThothConfigError for a missing or unsafe URL
     _ = config.publishes_tool_inventory  # raises ThothConfigError for a THOTH_TOOL_INVENTORY typo
+    _ = config.resolved_decision_mode  # and for a THOTH_DECISION_MODE typo
     return config
 
 
@@ -95,11 +97,15 @@ def build_tracer(config: ThothConfig, session_id: str | None = None) -> Tracer:
         max_bytes=config.event_buffer_max_bytes,
         transport=transport,
     )
+    remote = EnforcerClient(config, transport=transport)
+    enforcer: EnforcerClient | LocalEnforcer = remote
+    if config.resolved_decision_mode == "local":
+        enforcer = LocalEnforcer(config, remote, runtime().bundle_source(config, transport))
     return Tracer(
         config=config,
         session=session,
         emitter=emitter,
-        enforcer=EnforcerClient(config, transport=transport),
+        enforcer=enforcer,
         step_up=StepUpClient(config, transport=transport),
     )
 

@@ -7,6 +7,8 @@ one :class:`Runtime`, never in scattered module globals:
 * one :class:`~thoth._sender.Sender` (queue and thread) per endpoint and key;
 * one :class:`~thoth._background.Background` thread for work off the call path (observe
   mode's shadow checks, tool inventories);
+* one :class:`~thoth._local.BundleSource` per enforcer for local decisions, and the one
+  thread that refreshes them (started with the first);
 * the call-id prefix and counter.
 
 :meth:`Runtime.close` stops them all within a bound (``thoth.close()`` calls it);
@@ -25,11 +27,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from thoth._background import Background
 from thoth._sender import DeliveryStats, Sender
 from thoth._transport import Transport
+
+if TYPE_CHECKING:
+    from thoth._local import BundleRefresher, BundleSource
+    from thoth.models import ThothConfig
 
 __all__ = ["SHADOW_CHECK", "TOOL_INVENTORY", "Runtime", "replace_runtime", "runtime"]
 
@@ -50,6 +56,8 @@ class Runtime:
         self._transports: dict[tuple[str, str, float, float], Transport] = {}
         self._senders: dict[tuple[str, str], Sender] = {}
         self.background = Background()
+        self._bundle_sources: dict[tuple[Any, ...], BundleSource] = {}
+        self._refresher: BundleRefresher | None = None
         self._new_call_ids()
 
     def __repr__(self) -> str:
@@ -79,6 +87,23 @@ class Runtime:
             key,
             lambda: Sender(transport, batch_size=batch_size, max_events=max_events, max_bytes=max_bytes),
         )
+
+    def bundle_source(self, config: ThothConfig, transport: Transport) -> BundleSource:
+        """The shared policy bundle for local decisions with this configuration's enforcer and
+        bundle settings; made (and its bundle loaded or fetched) on first use."""
+        from thoth import _local
+
+        key = _local.source_key(config)
+        source = self._bundle_sources.get(key)
+        if source is None:
+            with self._lock:  # the first fetch happens under it: agents starting together share it
+                source = self._bundle_sources.get(key)
+                if source is None:
+                    source = self._bundle_sources[key] = _local.new_source(config, transport)
+                    if self._refresher is None:
+                        self._refresher = _local.BundleRefresher()
+                    self._refresher.add(source)
+        return source
 
     def _shared(self, parts: dict[K, V], key: K, make: Callable[[], V]) -> V:
         """``parts[key]``, made once even when threads race for it (no lock once it exists)."""
@@ -115,6 +140,8 @@ class Runtime:
         done = all([s.close(_left(deadline)) for s in self.senders(api_url)])  # noqa: C419
         if api_url is None:
             done = self.background.close(_left(deadline)) and done
+            if self._refresher is not None:
+                done = self._refresher.close(_left(deadline)) and done  # restarts on the next decision
         url = api_url.rstrip("/") if api_url else None
         for transport in list(self._transports.values()):
             if url is None or transport.base_url == url:
@@ -152,6 +179,13 @@ class Runtime:
         for sender in self._senders.values():
             sender._init_state()
         self.background = Background()
+        if self._refresher is not None:  # its thread did not survive the fork
+            from thoth._local import BundleRefresher
+
+            self._refresher = BundleRefresher()
+            for source in self._bundle_sources.values():
+                source.after_fork()
+                self._refresher.add(source)
         self._new_call_ids()
 
     def _at_exit(self) -> None:

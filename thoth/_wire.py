@@ -23,6 +23,7 @@ __all__ = [
     "ENFORCE",
     "EXPLAIN",
     "GET_HOLD",
+    "GET_POLICY_BUNDLE",
     "INGEST_EVENTS",
     "MODES_IN_ORDER",
     "OPERATIONS",
@@ -57,7 +58,8 @@ EXPLAIN: Final = Operation("explain", "POST", "/v1/explain")
 PUBLISH_TOOL_INVENTORY: Final = Operation(
     "publish_tool_inventory", "POST", "/{tenant_id}/thoth/tool-inventory"
 )
-OPERATIONS: Final = (ENFORCE, GET_HOLD, INGEST_EVENTS, EXPLAIN, PUBLISH_TOOL_INVENTORY)
+GET_POLICY_BUNDLE: Final = Operation("get_policy_bundle", "GET", "/v1/policy/bundle")
+OPERATIONS: Final = (ENFORCE, GET_HOLD, INGEST_EVENTS, EXPLAIN, PUBLISH_TOOL_INVENTORY, GET_POLICY_BUNDLE)
 
 # From least to most strict but progressive, as the README lists them (the enum's order is alphabetical).
 MODES_IN_ORDER: Final = (

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         help="Ed25519 private key (PKCS8 PEM, from `thoth receipt keygen`): sign a receipt for every "
         "decision; also THOTH_SERVER_RECEIPT_SIGNING_KEY",
     )
+    serve.add_argument(
+        "--bundle-signing-key",
+        metavar="PATH",
+        help="Ed25519 private key (PKCS8 PEM, from `thoth receipt keygen`): sign the policy bundle that "
+        "SDKs in decision_mode=local fetch; also THOTH_SERVER_BUNDLE_SIGNING_KEY",
+    )
     serve.set_defaults(handler=_serve)
 
     db = commands.add_parser("db", help="the store's schema version").add_subparsers(title="db commands")
@@ -214,6 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
         sqlite_synchronous=args.sqlite_synchronous,
         db_pool_size=args.db_pool_size,
         receipt_signing_key=args.receipt_signing_key,
+        bundle_signing_key=args.bundle_signing_key,
     )
 
 
@@ -279,14 +286,14 @@ def _db_current(args: argparse.Namespace) -> int:
 
 
 def _load_policy(path: str) -> Any:
-    from thoth.server.policy import load_policy_file
+    from thoth.policy import load_policy_file
 
     return load_policy_file(path)
 
 
 def _read_policy(path: str) -> Any | None:
     """The policy file, or None after printing what is wrong with it (file, line and column)."""
-    from thoth.server.policy import PolicyError
+    from thoth.policy import PolicyError
 
     try:
         return _load_policy(path)
@@ -305,7 +312,7 @@ def _policy_check(args: argparse.Namespace) -> int:
 
 
 def _policy_test(args: argparse.Namespace) -> int:
-    from thoth.server.policy import PolicyError
+    from thoth.policy import PolicyError
     from thoth.server.policy_cases import run_cases
 
     try:

@@ -194,6 +194,10 @@ class EnforcerClient:
 
         return _explained(await aretrying(attempt, self._backoff, deadline))
 
+    def hold_concluded(self, tool_name: str, session_id: str, approved: bool) -> None:
+        """The enforcer made the hold and keeps its outcome: nothing to record here (local
+        decisions' records learn it, see ``thoth._local``)."""
+
     def close(self) -> None:
         """Kept for aten-thoth compatibility: the pool is shared; see ``thoth.close()``."""
 

@@ -38,6 +38,8 @@ class ReasonCode:
     MALFORMED_RESPONSE = "malformed_response"
     UNKNOWN_DECISION = "unknown_decision"
     MISSING_HOLD_TOKEN = "missing_hold_token"  # noqa: S105 - a reason code, not a secret
+    BUNDLE_MISSING = "bundle_missing"  # local decisions: no policy bundle yet
+    BUNDLE_STALE = "bundle_stale"  # local decisions: the last good bundle is older than allowed
 
 
 # The codes of refusals no policy decided: Thoth could not get a decision and failed closed.
@@ -52,6 +54,8 @@ FAILED_CLOSED_CODES = frozenset(
         ReasonCode.MALFORMED_RESPONSE,
         ReasonCode.UNKNOWN_DECISION,
         ReasonCode.MISSING_HOLD_TOKEN,
+        ReasonCode.BUNDLE_MISSING,
+        ReasonCode.BUNDLE_STALE,
     }
 )
 

@@ -76,6 +76,22 @@ class ThothConfig(BaseModel):
     redactor: Callable[[Any], Any] | None = Field(default=None, repr=False, exclude=True)
     """Optional hook applied to arguments and results before the built-in redaction."""
 
+    decision_mode: Literal["remote", "local"] = "remote"
+    """``remote``: ask the enforcer for every call. ``local``: decide ALLOW, BLOCK and MODIFY in
+    this process from the enforcer's policy bundle (STEP_UP and DEFER still go to the enforcer,
+    where holds live). ``THOTH_DECISION_MODE`` overrides it. See the README's "Local decisions"."""
+    bundle_public_key: str | None = Field(default=None, repr=False)
+    """Local mode: the Ed25519 public key (PEM text, or the path of a PEM file) that must have
+    signed the bundle; with it, an unsigned or wrongly signed bundle is refused."""
+    bundle_refresh_seconds: float = Field(default=30.0, gt=0)
+    """Local mode: how often the bundle is checked for a new policy (a 304 costs one request)."""
+    bundle_max_age_seconds: float = Field(default=3600.0, gt=0)
+    """Local mode: how long the last good bundle keeps deciding while the enforcer cannot be
+    reached; after that, calls fail closed with ``bundle_stale``."""
+    bundle_cache_dir: str | None = None
+    """Local mode: where the last good bundle is kept for the next start (default
+    ``THOTH_BUNDLE_CACHE_DIR``, else ``~/.cache/thoth/bundles``; ``""`` keeps none)."""
+
     @field_validator("enforcement", mode="before")
     @classmethod
     def _enforcement(cls, value: Any) -> EnforcementMode:
@@ -122,6 +138,18 @@ class ThothConfig(BaseModel):
         if value in _ON or value in _OFF:
             return self.tool_inventory and value in _ON
         raise ThothConfigError(f"THOTH_TOOL_INVENTORY must be on or off, not {value[:32]!r}")
+
+    @property
+    def resolved_decision_mode(self) -> Literal["remote", "local"]:
+        """``decision_mode``, unless ``THOTH_DECISION_MODE`` says otherwise."""
+        value = os.environ.get("THOTH_DECISION_MODE", "").strip().lower()
+        if not value:
+            return self.decision_mode
+        if value == "remote":
+            return "remote"
+        if value == "local":
+            return "local"
+        raise ThothConfigError(f"THOTH_DECISION_MODE must be remote or local, not {value[:32]!r}")
 
     @property
     def resolved_api_key(self) -> str | None:

@@ -181,7 +181,11 @@ class ReceiptSigner:
     def issue(self, claims: Mapping[str, Any]) -> dict[str, Any]:
         """The receipt for ``claims``."""
         signed = {"version": VERSION, "alg": ALG, "key_id": self.key_id, "claims": dict(claims)}
-        return signed | {"signature": _signing.sign(self._private_key, signed)}
+        return signed | {"signature": self.sign(signed)}
+
+    def sign(self, payload: Mapping[str, Any]) -> str:
+        """The signature of any JSON object (policy bundles are signed with it too)."""
+        return _signing.sign(self._private_key, payload)
 
     def __repr__(self) -> str:
         return f"ReceiptSigner(key_id={self.key_id!r})"

@@ -38,6 +38,7 @@ from thoth.step_up import StepUpClient
 
 if TYPE_CHECKING:
     from thoth._decisions import HoldOutcome
+    from thoth._local import LocalEnforcer
 
 __all__ = ["GovernedCall", "Permit", "Tracer"]
 
@@ -48,6 +49,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PRE, _POST, _BLOCK = (
     e.value for e in (EventType.TOOL_CALL_PRE, EventType.TOOL_CALL_POST, EventType.TOOL_CALL_BLOCK)
 )
+
+
+def _decided_locally(decision: EnforcementDecision | None) -> dict[str, Any] | None:
+    """What an event says of a decision taken in process (``decision_mode="local"``): the bundle
+    and rules behind it, which the enforcer's own decision log has for the calls it decided."""
+    raw = decision.raw if decision is not None else None
+    if raw is None or raw.get("decided_by") != "local":
+        return None
+    return {
+        "decision": raw.get("decision"),
+        "reason_code": raw.get("decision_reason_code"),
+        "matched_rule_ids": raw.get("matched_rule_ids"),
+        "policy_version": raw.get("policy_version"),
+        "bundle_sha256": raw.get("bundle_sha256"),
+    }
 
 
 class Permit:
@@ -91,6 +107,9 @@ class Permit:
             meta["error_type"] = type(error).__name__
         if self.modified:
             meta["modified"] = True
+        local = _decided_locally(self.decision)
+        if local is not None:
+            meta["local_decision"] = local
         self._tracer._record(_POST, self.tool_name, error if error is not None else result, meta)
 
 
@@ -102,7 +121,7 @@ class Tracer:
         config: ThothConfig,
         session: SessionContext,
         emitter: HttpEmitter,
-        enforcer: EnforcerClient,
+        enforcer: EnforcerClient | LocalEnforcer,
         step_up: StepUpClient,
     ) -> None:
         self._config = config
@@ -210,13 +229,15 @@ class Tracer:
         session_id, enforcer = self._session.session_id, self._enforcer
         violation._explainer = lambda v: enforcer.explain(v, session_id)
         violation._async_explainer = lambda v: enforcer.aexplain(v, session_id)
-        self._record(
-            _BLOCK,
-            tool_name,
-            {"reason": violation.reason},
-            {"call_id": call_id, "decision": violation.decision, "reason_code": violation.reason_code},
-            violation.violation_id,
-        )
+        meta: dict[str, Any] = {
+            "call_id": call_id,
+            "decision": violation.decision,
+            "reason_code": violation.reason_code,
+        }
+        local = _decided_locally(decision)
+        if local is not None:
+            meta["local_decision"] = local
+        self._record(_BLOCK, tool_name, {"reason": violation.reason}, meta, violation.violation_id)
         return violation
 
     def authorize(
@@ -270,6 +291,7 @@ class Tracer:
         decision: EnforcementDecision,
         outcome: HoldOutcome,
     ) -> Permit:
+        self._enforcer.hold_concluded(tool_name, self._session.session_id, bool(outcome.approved))
         if not outcome.approved:
             raise self._refuse(tool_name, call_id, decision, outcome=outcome)
         return self._permit(tool_name, args, call_id, decision)

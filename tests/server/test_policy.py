@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from thoth.server.cel import CppCelEngine, RustCelEngine
-from thoth.server.policy import (
+from thoth.policy import (
     Call,
     Decision,
     PolicyError,
+    SessionRecord,
     apply_mode,
     builtin_policy,
     load_policy,
 )
-from thoth.server.session import SessionRecord
+from thoth.policy.cel import CppCelEngine, RustCelEngine
 
 NOW = 1_800_000_000.0
 

@@ -10,8 +10,8 @@ import thoth as sdk
 from tests.conftest import ThothServer
 from tests.server.test_cli import as_user, thoth
 from thoth._runtime import runtime
+from thoth.policy import load_policy
 from thoth.server.coverage import RecordedTool, coverage
-from thoth.server.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "examples" / "policy.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from thoth._wire import EnforcementMode
-from thoth.server.policy import Decision, PolicyResult, apply_mode
+from thoth.policy import Decision, PolicyResult, apply_mode
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _HEADER = "| mode ↓ · rule decides → |"

@@ -12,8 +12,9 @@ import pytest
 
 from thoth import cli
 from thoth._wire import DecisionType, EnforcementMode, EventType, HoldResolution, HoldState, SourceType
-from thoth.server import policy, schemas
-from thoth.server.policy import CONTEXT_KEYS, Call
+from thoth.policy import CONTEXT_KEYS, Call
+from thoth.policy import rules as policy
+from thoth.server import schemas
 
 
 def values(enum_type: type[enum.StrEnum]) -> set[str]:

@@ -78,6 +78,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/events", api.list_events, methods=["GET"]),
         Route("/v1/explain", api.explain, methods=["POST"]),
         Route("/v1/receipts/public-key", api.receipt_public_key, methods=["GET"]),
+        Route("/v1/policy/bundle", api.policy_bundle, methods=["GET"]),
         Route("/v1/tool-inventory", api.list_tool_inventory, methods=["GET"]),
         Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
@@ -151,6 +152,15 @@ class _Api:
         if key is None:
             raise ApiError(404, "not_found", "this server signs no decision receipts")
         return JSONResponse(key)
+
+    async def policy_bundle(self, request: Request) -> Response:
+        """The active policy as data (``decision_mode="local"``); 304 when the caller has it."""
+        self.principal(request)
+        bundle = self.enforcer.policy_bundle()
+        headers = {"ETag": bundle.etag, "Cache-Control": "no-cache"}
+        if _matches_etag(request.headers.get("if-none-match"), bundle.etag):
+            return Response(status_code=304, headers=headers)
+        return Response(bundle.body, media_type="application/json", headers=headers)
 
     async def publish_tool_inventory(self, request: Request) -> Response:
         principal = self.principal(request)
@@ -292,6 +302,14 @@ def _check_finite(value: Any, where: str) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _matches_etag(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a list of tags, compared weakly (a ``W/`` prefix is ignored)."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _sends_no_credentials(request: Request) -> bool:

@@ -11,9 +11,9 @@ from typing import Final
 import attrs
 
 from thoth._signing import SigningKeyError
+from thoth.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.receipts import ReceiptSigner
 from thoth.server.auth import KeySpec
-from thoth.server.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.server.store import SQLITE_SYNCHRONOUS
 
 DEFAULT_PORT: Final = 8787
@@ -40,7 +40,9 @@ class ServerConfig:
     db_pool_size: int = 8  # PostgreSQL connections for reads (the writer keeps one more)
     store_timeout_seconds: float = 4.0  # a write that takes longer answers 503 store_unavailable
     policy_version: str = BUILTIN_POLICY_VERSION  # first 16 hex of the SHA-256 of the policy's text
+    policy_path: str | None = None  # where the policy was read from (SIGHUP reads it again)
     receipt_signer: ReceiptSigner | None = None  # signs a receipt for every decision; repr: key id only
+    bundle_signer: ReceiptSigner | None = None  # signs the policy bundle; repr: key id only
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -76,6 +78,7 @@ def build_config(
     sqlite_synchronous: str | None = None,
     db_pool_size: int | None = None,
     receipt_signing_key: str | None = None,
+    bundle_signing_key: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
@@ -88,6 +91,7 @@ def build_config(
     )
     return ServerConfig(
         policy_version=policy_version,
+        policy_path=policy_path,
         db_url=db_url or env.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL,
         policy=policy,
         api_keys=keys_from(api_keys, env.get("THOTH_SERVER_API_KEYS")),
@@ -101,23 +105,25 @@ def build_config(
         db_pool_size=db_pool_size
         if db_pool_size is not None
         else _int_env(env, "THOTH_SERVER_DB_POOL_SIZE", 8),
-        receipt_signer=read_receipt_signer(
-            receipt_signing_key or env.get("THOTH_SERVER_RECEIPT_SIGNING_KEY") or None
+        receipt_signer=read_signer(
+            receipt_signing_key or env.get("THOTH_SERVER_RECEIPT_SIGNING_KEY") or None,
+            "--receipt-signing-key",
+        ),
+        bundle_signer=read_signer(
+            bundle_signing_key or env.get("THOTH_SERVER_BUNDLE_SIGNING_KEY") or None, "--bundle-signing-key"
         ),
     )
 
 
-def read_receipt_signer(path: str | None) -> ReceiptSigner | None:
-    """The receipt signer of a PKCS8 PEM Ed25519 key file, or None without a path. A key that
-    cannot sign stops the start: a server meant to sign must not answer unsigned."""
+def read_signer(path: str | None, flag: str) -> ReceiptSigner | None:
+    """The signer of a PKCS8 PEM Ed25519 key file, or None without a path. A key that cannot
+    sign stops the start: a server meant to sign must not answer unsigned."""
     if path is None:
         return None
     try:
         return ReceiptSigner.from_file(path)
     except SigningKeyError as exc:
-        raise ValueError(
-            f"--receipt-signing-key: {exc} (make a key with: thoth receipt keygen --out PATH)"
-        ) from None
+        raise ValueError(f"{flag}: {exc} (make a key with: thoth receipt keygen --out PATH)") from None
 
 
 def read_policy(path: str | Path) -> tuple[Policy, str]:

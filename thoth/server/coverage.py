@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from thoth.server.policy import Policy, Rule
+from thoth.policy import Policy, Rule
 
 __all__ = ["Coverage", "RecordedTool", "ToolCoverage", "coverage"]
 

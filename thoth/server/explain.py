@@ -10,9 +10,7 @@ from typing import Any, Final
 
 import attrs
 
-from thoth.server.policy import SCOPE_RULE_ID, Policy, Rule
-
-IDENTITY_RULE_ID: Final = "builtin.identity_binding"
+from thoth.policy import IDENTITY_RULE_ID, SCOPE_RULE_ID, Policy, Rule
 
 _SEVERITY: Final = {"BLOCK": "high", "STEP_UP": "medium", "DEFER": "medium", "MODIFY": "low", "ALLOW": "low"}
 _VERB: Final = {

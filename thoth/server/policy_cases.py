@@ -30,10 +30,8 @@ from typing import Any
 import attrs
 import pydantic
 
-from thoth.server import _yaml
-from thoth.server.policy import Call, Policy, PolicyError, apply_mode
+from thoth.policy import Call, Policy, PolicyError, SessionRecord, _yaml, decide
 from thoth.server.schemas import ENFORCE_REQUEST
-from thoth.server.session import SessionRecord
 
 _REQUEST_DEFAULTS = {"agent_id": "policy-test", "tenant_id": "policy-test", "session_id": "policy-test"}
 
@@ -69,9 +67,8 @@ def _run_case(policy: Policy, case: Any, index: int, file: str) -> CaseResult:
     now = time.time()
     for tool in case.get("session") or ():
         record.ran(str(tool), now)
-    call = Call.from_request(request)
-    result = policy.evaluate(call, record, now)
-    outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
+    decided = decide(policy, Call.from_request(request), record, now)
+    result, outcome = decided.result, decided.outcome
     expected = str(case["expect"]).upper()
     got = outcome.decision.value
     rules = ", ".join(result.matched_rule_ids) or "none"

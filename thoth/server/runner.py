@@ -13,10 +13,11 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 
+from thoth.policy import PolicyError
 from thoth.server.app import create_app
 from thoth.server.config import ServerConfig, build_config
 from thoth.server.migrate import SchemaError, error_line
-from thoth.server.policy import PolicyError
+from thoth.server.service import Enforcer
 from thoth.server.store import safe_url
 
 log = logging.getLogger("thoth.server")
@@ -52,6 +53,7 @@ def serve_command(
     sqlite_synchronous: str | None = None,
     db_pool_size: int | None = None,
     receipt_signing_key: str | None = None,
+    bundle_signing_key: str | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     try:
@@ -66,6 +68,7 @@ def serve_command(
             sqlite_synchronous=sqlite_synchronous,
             db_pool_size=db_pool_size,
             receipt_signing_key=receipt_signing_key,
+            bundle_signing_key=bundle_signing_key,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)
@@ -87,11 +90,31 @@ def serve_command(
         listener.stop()
         print(f"thoth serve: {error_line(config.db_url, exc)}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: _reload(app.state.enforcer))
     try:
         serve(config, host=host, port=port, log_level=log_level, app=app)
     finally:
         listener.stop()  # writes the lines still queued
     return 0
+
+
+def _reload(enforcer: Enforcer) -> None:
+    """SIGHUP: put the policy file's current content in force, or keep the old policy and say why.
+    (uvicorn handles only SIGINT and SIGTERM; a signal handler runs on the event loop's thread,
+    between two of its steps, so no request sees half a reload.)"""
+    try:
+        active = enforcer.reload_policy()
+    except PolicyError as exc:
+        log.error(
+            "SIGHUP: the policy was not reloaded, version %s stays in force: %s", enforcer.active.version, exc
+        )
+        return
+    log.info(
+        "SIGHUP: policy %s reloaded, version %s (%d rules)",
+        active.policy.source,
+        active.version,
+        len(active.policy.rules),
+    )
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

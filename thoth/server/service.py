@@ -11,19 +11,20 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
+import attrs
 
 from thoth import receipts
-from thoth._wire import EnforcementMode
+from thoth.policy import Call, Decision, Policy, PolicyError, answer, decide
+from thoth.policy import bundle as bundles
 from thoth.server import cursors, store
 from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
-from thoth.server.config import ServerConfig
+from thoth.server.config import ServerConfig, read_policy
 from thoth.server.errors import ApiError
-from thoth.server.explain import IDENTITY_RULE_ID, DecisionFacts
+from thoth.server.explain import DecisionFacts
 from thoth.server.explain import explain as explain_decision
 from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
-from thoth.server.policy import Call, Decision, PolicyResult, apply_mode, for_a_client_without_modify
 from thoth.server.schemas import (
     EnforceRequest,
     EventIdError,
@@ -37,14 +38,28 @@ from thoth.server.writer import Writer
 
 log = logging.getLogger("thoth.server.decisions")
 
-_FACT_OF = {Decision.ALLOW: "ran", Decision.MODIFY: "ran", Decision.BLOCK: "refused"}
-DECISION_ENVELOPE_VERSION = "1"
+
+@attrs.frozen
+class ActivePolicy:
+    """The policy in force and its version, swapped as one (a reload never mixes the two)."""
+
+    policy: Policy
+    version: str
+
+
+@attrs.frozen
+class PolicyBundle:
+    """``GET /v1/policy/bundle``'s answer for one policy: the JSON body and its ETag."""
+
+    policy: Policy
+    body: bytes
+    etag: str
 
 
 class Enforcer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.policy = config.policy
+        self.active = ActivePolicy(config.policy, config.policy_version)
         self.keys = KeyRing(config.api_keys, config.admin_keys, config.insecure_dev)
         prepare_schema(config.db_url, migrate=config.migrate)
         self.engine = store.create_engine(
@@ -52,6 +67,7 @@ class Enforcer:
         )
         self.writer = self._new_writer()
         self.notifier = Notifier(config.webhook_url)
+        self._bundle: PolicyBundle | None = None
 
     def _new_writer(self) -> Writer:
         return Writer(self.engine, self.config.store_timeout_seconds, self.config.session_cache_size)
@@ -107,46 +123,23 @@ class Enforcer:
         the session's new record and any hold are written before the answer leaves."""
         now = txn.now
         record = txn.session((request.tenant_id, request.session_id))
-        result = _identity_mismatch(request) or self.policy.evaluate(call, record, now)
-        outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
-        if _predates_modify(request):
-            outcome = for_a_client_without_modify(outcome)
-        version = self.config.policy_version
-        response: dict[str, Any] = {
-            "decision": outcome.decision.value,
-            "reason": outcome.reason,
-            "decision_reason_code": outcome.reason_code,
-            "matched_rule_ids": list(result.matched_rule_ids),
-            "policy_version": version,
-            "policy_references": [f"policy:{version}#{rule}" for rule in result.matched_rule_ids],
-            "decision_envelope_version": DECISION_ENVELOPE_VERSION,
-        }
-        if outcome.shadow_decision is not None:
-            response["shadow_decision"] = outcome.shadow_decision.value
-        decision = outcome.decision
+        active = self.active
+        decided = decide(active.policy, call, record, now, predates_modify=_predates_modify(request))
+        result, decision = decided.result, decided.outcome.decision
+        response = answer(decided, active.version, active.policy.hold_timeout_seconds)
         if decision in (Decision.BLOCK, Decision.STEP_UP):
             response["violation_id"] = "vio_" + secrets.token_hex(8)
-        if decision is Decision.MODIFY:
-            response["modified_tool_args"] = result.modified_args
-            response["modification_reason"] = result.reason
-        elif decision is Decision.DEFER:
-            response["defer_reason"] = result.reason
-            response["defer_timeout_seconds"] = result.defer_timeout_seconds or 60.0
-        fact = "ran" if call.mode is EnforcementMode.OBSERVE else _FACT_OF.get(decision)
-        if fact == "ran":
-            record.ran(request.tool_name, now)
-        elif fact == "refused":
-            record.refused(request.tool_name)
         hold = None
         if decision is Decision.STEP_UP:
-            timeout = result.hold_timeout_seconds or self.policy.hold_timeout_seconds
-            hold = _hold_row(request, result.rule_id, outcome.reason, timeout, now)
+            timeout = response["step_up_timeout_seconds"]
+            hold = _hold_row(request, result.rule_id, decided.outcome.reason, timeout, now)
             response["hold_token"] = hold["hold_token"]
-            response["step_up_timeout_seconds"] = timeout
             store.insert_hold(txn.conn, hold)
         latency_ms = (time.perf_counter() - started) * 1000.0
         response["latency_ms"] = round(latency_ms, 3)
-        txn.log_decision(_decision_row(request, response, outcome.shadow_decision, fact, latency_ms, now))
+        txn.log_decision(
+            _decision_row(request, response, decided.outcome.shadow_decision, decided.fact, latency_ms, now)
+        )
         return response, hold
 
     # -- holds ------------------------------------------------------------------------------------
@@ -316,12 +309,37 @@ class Enforcer:
         facts = _stored_facts(stored, body) if stored is not None else _request_facts(body)
         if stored is None and body.tenant_id and not principal.may_act_for(body.tenant_id):
             raise ApiError(403, "forbidden", "this key may not act for that tenant")
-        explanation = explain_decision(self.policy, facts)
-        explanation["policy_version"] = self.config.policy_version
+        active = self.active
+        explanation = explain_decision(active.policy, facts)
+        explanation["policy_version"] = active.version
         explanation["source"] = "stored" if stored is not None else "request"
         explanation["timestamp"] = holds_mod.iso(stored["created_at"] if stored is not None else time.time())
         explanation["request_url"] = None
         return explanation
+
+    def policy_bundle(self) -> PolicyBundle:
+        """The bundle of the active policy, built once per policy (signed when configured)."""
+        bundle, active = self._bundle, self.active
+        if bundle is None or bundle.policy is not active.policy:
+            data = bundles.build_bundle(
+                active.policy.document,
+                active.version,
+                receipts.iso_utc(time.time()),
+                self.config.bundle_signer,
+            )
+            body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            bundle = self._bundle = PolicyBundle(active.policy, body, bundles.etag(data))
+        return bundle
+
+    def reload_policy(self) -> ActivePolicy:
+        """Read the policy file again and put it in force at once (SIGHUP). Raises PolicyError
+        for a policy that does not load: the one in force stays."""
+        path = self.config.policy_path
+        if path is None:
+            raise PolicyError("no policy file to reload: thoth serve was started without --policy", "-", 1, 1)
+        policy, version = read_policy(path)
+        self.active = ActivePolicy(policy, version)
+        return self.active
 
     def receipt_public_key(self) -> dict[str, str] | None:
         """The key that verifies this server's receipts; None when it signs none (404)."""
@@ -472,22 +490,6 @@ def _predates_modify(request: EnforceRequest) -> bool:
     client (ours included) sends the trace id on every call. See wire-facts in COMPATIBILITY.md."""
     sent = request.model_fields_set
     return "tool_args" not in sent and "enforcement_trace_id" not in sent
-
-
-def _identity_mismatch(request: EnforceRequest) -> PolicyResult | None:
-    """A call bound to an identity other than the one it claims is refused before any rule."""
-    binding = request.identity_binding
-    for field in ("agent_id", "tenant_id", "user_id"):
-        bound = binding.get(field)
-        if bound is not None and bound != getattr(request, field):
-            return PolicyResult(
-                decision=Decision.BLOCK,
-                reason=f"identity_binding.{field} does not match the request's {field}",
-                reason_code="identity_mismatch",
-                rule_id=IDENTITY_RULE_ID,
-                matched_rule_ids=(IDENTITY_RULE_ID,),
-            )
-    return None
 
 
 def _hold_row(

@@ -20,9 +20,9 @@ from typing import Any
 import attrs
 from sqlalchemy.engine import Connection
 
+from thoth.policy.session import SessionRecord, replay
 from thoth.server import store
 from thoth.server.chain import ChainHead
-from thoth.server.session import SessionRecord, replay
 
 SessionKey = tuple[str, str]  # (tenant_id, session_id)
 

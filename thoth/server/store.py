@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
-from thoth.server.session import Fact
+from thoth.policy.session import Fact
 
 metadata = sa.MetaData()
 

@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .bundle_signature import BundleSignature
+from .bundle_signature_alg import BundleSignatureAlg
 from .decision import Decision
 from .enforce_request import EnforceRequest
 from .enforce_request_identity_binding import EnforceRequestIdentityBinding
@@ -29,6 +31,8 @@ from .hold_resolution import HoldResolution
 from .hold_state import HoldState
 from .hold_status import HoldStatus
 from .ingest_result import IngestResult
+from .policy_bundle import PolicyBundle
+from .policy_bundle_policy import PolicyBundlePolicy
 from .receipt import Receipt
 from .receipt_alg import ReceiptAlg
 from .receipt_claims import ReceiptClaims
@@ -47,6 +51,8 @@ from .tool_inventory_page import ToolInventoryPage
 from .tool_inventory_result import ToolInventoryResult
 
 __all__ = (
+    "BundleSignature",
+    "BundleSignatureAlg",
     "Decision",
     "EnforcementMode",
     "EnforceRequest",
@@ -74,6 +80,8 @@ __all__ = (
     "HoldState",
     "HoldStatus",
     "IngestResult",
+    "PolicyBundle",
+    "PolicyBundlePolicy",
     "Receipt",
     "ReceiptAlg",
     "ReceiptClaims",

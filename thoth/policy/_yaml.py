@@ -1,4 +1,6 @@
-"""YAML loading that keeps line and column for every mapping value (for error messages)."""
+"""YAML loading that keeps line and column for every mapping value (for error messages).
+
+Imported only to read YAML: local decisions load bundles (JSON data) and need no PyYAML."""
 
 from __future__ import annotations
 
@@ -6,24 +8,7 @@ from typing import Any
 
 import yaml
 
-
-class LocatedError(Exception):
-    """An error at a place in a file: ``file:line:column: message``."""
-
-    def __init__(self, message: str, file: str, line: int, column: int) -> None:
-        super().__init__(f"{file}:{line}:{column}: {message}")
-        self.message = message
-        self.file = file
-        self.line = line
-        self.column = column
-
-
-class MarkedDict(dict[Any, Any]):
-    """A mapping that remembers where it and each of its values start (0-based marks)."""
-
-    mark: yaml.Mark
-    marks: dict[Any, yaml.Mark]
-    styles: dict[Any, str | None]
+from thoth.policy._document import LocatedError, MarkedDict
 
 
 class _Loader(yaml.SafeLoader):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-#: Variables a condition may use; see docs in thoth.server.policy.
+#: Variables a condition may use; see thoth.policy.load.
 VARIABLES: tuple[str, ...] = (
     "args",
     "tool",

@@ -1,4 +1,7 @@
-"""The enforcer's own record of each session: what ran, what was refused (pure data)."""
+"""A session's record, built from decisions: what ran, what was refused (pure data).
+
+The enforcer keeps one per session in its store; local decisions keep one per session in the
+process (so limits count the calls this process decided, see the README)."""
 
 from __future__ import annotations
 
