@@ -157,6 +157,12 @@ def _server_section(sc: dict[str, Any]) -> list[str]:
     return ["", "5. Server's own figures (benchmarks/server_bench.py)", _server_lines(sc["server"])]
 
 
+def _local_section(sc: dict[str, Any]) -> list[str]:
+    if "local" not in sc:
+        return []
+    return ["", '6. decision_mode="local" (benchmarks/local_bench.py)', _server_lines(sc["local"])]
+
+
 _SECTIONS: Sequence[Callable[[dict[str, Any]], list[str]]] = (
     _allow_lines,
     _observe_lines,
@@ -166,6 +172,7 @@ _SECTIONS: Sequence[Callable[[dict[str, Any]], list[str]]] = (
     _import_lines,
     _memory_lines,
     _server_section,
+    _local_section,
 )
 
 

@@ -33,6 +33,7 @@ class ThothServer:
         self.db_path = workdir / "bench.db"
         self.log_path = workdir / "server.log"
         self.api_key = api_key
+        self.extra_args: list[str] = []  # e.g. ["--policy", PATH]
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -50,6 +51,7 @@ class ThothServer:
             self.api_key,
             "--log-level",
             "warning",
+            *self.extra_args,
         ]
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)

@@ -34,6 +34,7 @@ SCENARIOS = (
     "import",
     "memory",
     "server",
+    "local",
 )
 
 
@@ -154,6 +155,8 @@ def run(argv: list[str] | None = None, say: Callable[[str], None] = print) -> di
             server.stop()
             if "server" in args.only:
                 sc["server"] = _server_figures(args.smoke, skipped, say)
+            if "local" in args.only:
+                sc["local"] = _local_figures(args.smoke, skipped, say)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -215,6 +218,19 @@ def _server_figures(smoke: bool, skipped: list[str], say: Callable[[str], None])
         why = f"server_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
         skipped.append(f"server figures: {why}")
         say(f"FAILED server figures: {why}")
+        return {"error": why}
+    return figures
+
+
+def _local_figures(smoke: bool, skipped: list[str], say: Callable[[str], None]) -> dict[str, Any]:
+    """decision_mode="local" in this process (thoth-sdk only: aten-thoth has no local mode)."""
+    say("running local_bench.run ...")
+    try:
+        figures: dict[str, Any] = importlib.import_module("benchmarks.local_bench").run(smoke=smoke)
+    except Exception as exc:  # noqa: BLE001 - its failure must not discard the figures measured
+        why = f"local_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
+        skipped.append(f"local figures: {why}")
+        say(f"FAILED local figures: {why}")
         return {"error": why}
     return figures
 

@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import threading
 import time
 from pathlib import Path
@@ -31,16 +30,17 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import httpx
 
-from thoth import _failures
-from thoth._decisions import EnforcementDecision, block, normalize_enforce_payload
+from thoth import _failures, policy
+from thoth._decisions import EnforcementDecision, block
+from thoth._ids import random_hex
 from thoth._wire import GET_POLICY_BUNDLE, DecisionType
+from thoth.enforcer_client import EnforcerClient, wire_args
 from thoth.errors import ReasonCode, ThothConfigError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from thoth._transport import Transport
-    from thoth.enforcer_client import EnforcerClient
     from thoth.errors import ThothPolicyViolation
     from thoth.explanations import Explanation
     from thoth.models import ThothConfig
@@ -204,10 +204,8 @@ class BundleSource:
             logger.warning("thoth: cannot keep the policy bundle in %s: %s", path.parent, exc.strerror)
 
     # ---- decisions ------------------------------------------------------------------------
-    def decide(self, body: dict[str, Any]) -> dict[str, Any] | _Problem:
-        """The enforce answer for ``body`` (the request the SDK would send), decided here."""
-        from thoth import policy
-
+    def decide(self, call: policy.Call, session_id: str) -> dict[str, Any] | _Problem:
+        """The enforce answer for ``call`` in ``session_id``, decided here."""
         refresher = self.refresher
         if refresher is not None and refresher.stopped:  # thoth.close() stopped it; calls go on
             refresher.start()
@@ -215,12 +213,11 @@ class BundleSource:
         bundle = self.current(now)
         if isinstance(bundle, _Problem):
             return bundle
-        call = policy.Call.from_request(body)
         with self._lock:
-            decided = policy.decide(bundle.policy, call, self._record(call.tenant, body["session_id"]), now)
+            decided = policy.decide(bundle.policy, call, self._record(call.tenant, session_id), now)
         response = policy.answer(decided, bundle.policy_version, bundle.policy.hold_timeout_seconds)
-        if decided.outcome.decision is policy.Decision.BLOCK:
-            response["violation_id"] = "vio_local_" + secrets.token_hex(8)
+        if decided.outcome.decision is DecisionType.BLOCK:
+            response["violation_id"] = "vio_local_" + random_hex(64)
         response["decided_by"] = "local"
         response["bundle_sha256"] = bundle.sha256
         return response
@@ -238,13 +235,11 @@ class BundleSource:
             else:
                 record.refused(tool)
 
-    def _record(self, tenant: str, session_id: str) -> Any:
-        from thoth.policy import SessionRecord
-
+    def _record(self, tenant: str, session_id: str) -> policy.SessionRecord:
         key = (tenant, session_id)
         record = self._sessions.get(key)
         if record is None:
-            record = self._sessions[key] = SessionRecord()
+            record = self._sessions[key] = policy.SessionRecord()
             if len(self._sessions) > _MAX_SESSIONS:
                 self._sessions.popitem(last=False)
         else:
@@ -259,6 +254,13 @@ class LocalEnforcer:
         self._config = config
         self._remote = remote
         self._source = source
+        # What every call of this agent shares, read once from the body the SDK would send
+        # (Call.from_request of that body is what the enforcer decides: tests/unit/test_local_calls.py).
+        template = policy.Call.from_request(remote._body("-", "-", [], None))
+        self._static = {
+            name: getattr(template, name)
+            for name in ("agent", "user", "tenant", "environment", "mode", "approved_scope", "context")
+        }
 
     def __repr__(self) -> str:
         return f"LocalEnforcer(agent_id={self._config.agent_id!r}, source={self._source!r})"
@@ -267,12 +269,17 @@ class LocalEnforcer:
     def source(self) -> BundleSource:
         return self._source
 
+    def call(self, tool_name: str, tool_args: dict[str, Any] | None) -> policy.Call:
+        """The call as the policy sees it: what ``Call.from_request`` makes of the body the SDK
+        would send, without building that body."""
+        args = wire_args(tool_args) if tool_args is not None else {}
+        return policy.Call(tool=tool_name, args=args, **self._static)
+
     def answer(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any] | _Problem]:
-        """The request the SDK would send, and the answer decided here (no request is sent)."""
-        body = self._remote._body(tool_name, session_id, tool_calls, tool_args)
-        return body, self._source.decide(body)
+    ) -> dict[str, Any] | _Problem:
+        """The answer decided here for one call (no request is sent)."""
+        return self._source.decide(self.call(tool_name, tool_args), session_id)
 
     def check(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
@@ -280,7 +287,7 @@ class LocalEnforcer:
         """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
         try:
             self._source.fetch_if_missing()
-            decision = self._decided(tool_name, *self.answer(tool_name, session_id, tool_calls, tool_args))
+            decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
         if decision is not None:
@@ -293,7 +300,7 @@ class LocalEnforcer:
     ) -> EnforcementDecision:
         """Async :meth:`check`: a local decision is a few microseconds of CPU, taken inline."""
         try:
-            decision = self._decided(tool_name, *self.answer(tool_name, session_id, tool_calls, tool_args))
+            decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
         if decision is not None:
@@ -301,15 +308,13 @@ class LocalEnforcer:
         remote = await self._remote.acheck(tool_name, session_id, tool_calls, tool_args)
         return self._after_remote(tool_name, session_id, remote)
 
-    def _decided(
-        self, tool_name: str, _body: dict[str, Any], answer: dict[str, Any] | _Problem
-    ) -> EnforcementDecision | None:
+    def _decided(self, tool_name: str, answer: dict[str, Any] | _Problem) -> EnforcementDecision | None:
         """The local decision, or None for one the enforcer must take (STEP_UP and DEFER)."""
         if isinstance(answer, _Problem):
             return _failed(tool_name, answer.reason, answer.reason_code)
         if answer["decision"] in _FORWARDED:
             return None
-        return normalize_enforce_payload(answer)
+        return as_decision(answer)
 
     def _after_remote(
         self, tool_name: str, session_id: str, decision: EnforcementDecision
@@ -337,6 +342,26 @@ class LocalEnforcer:
 
     async def aclose(self) -> None:
         """Kept for EnforcerClient's interface."""
+
+
+def as_decision(answer: dict[str, Any]) -> EnforcementDecision:
+    """A local ALLOW, BLOCK or MODIFY as the SDK acts on it: what ``normalize_enforce_payload``
+    makes of the same answer (tests/e2e/test_local_differential.py checks), without its checks
+    for answers an enforcer got wrong: this one was made here, by thoth.policy."""
+    return EnforcementDecision(
+        _DECISIONS[answer["decision"]],
+        reason=answer["reason"],
+        reason_code=answer["decision_reason_code"],
+        violation_id=answer.get("violation_id"),
+        modified_args=answer.get("modified_tool_args"),
+        matched_rule_ids=tuple(answer["matched_rule_ids"]),
+        raw=answer,
+    )
+
+
+_DECISIONS: Final = {
+    kind.value: kind for kind in (DecisionType.ALLOW, DecisionType.BLOCK, DecisionType.MODIFY)
+}
 
 
 def _failed(tool_name: str, reason: str, reason_code: str) -> EnforcementDecision:

@@ -667,10 +667,24 @@ def _events_tail(args: argparse.Namespace) -> int:
 
 
 def _print_event(event: Any) -> None:
-    tool = event.tool_name if isinstance(event.tool_name, str) else ""
+    tool = _escaped(event.tool_name) if isinstance(event.tool_name, str) else ""
     chain = event.chain_status if isinstance(event.chain_status, str) else "-"
-    print(f"{event.received_at}  {event.session_id}  {event.event_type:16}  {tool:20}  chain={chain}")
+    session = _escaped(str(event.session_id))
+    line = f"{event.received_at}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
+    print(line + _decided_by(event))
     sys.stdout.flush()
+
+
+def _decided_by(event: Any) -> str:
+    """``  local ALLOW (rule, ...) policy V`` for an event of a call decided in process."""
+    metadata = getattr(event, "metadata", None)
+    properties = getattr(metadata, "additional_properties", None) or {}
+    local = properties.get("local_decision")
+    if not isinstance(local, dict):
+        return ""
+    rules = ",".join(str(rule) for rule in local.get("matched_rule_ids") or ())
+    text = f"local {local.get('decision')} ({rules}) policy {local.get('policy_version')}"
+    return "  " + _escaped(text)
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from thoth import _failures
 from thoth._decisions import EnforcementDecision, block, normalize_enforce_payload
+from thoth._ids import random_hex
 from thoth._retry import Backoff, aretrying, retrying
 from thoth._transport import Transport
 from thoth._wire import ENFORCE, EXPLAIN
@@ -80,9 +80,9 @@ class EnforcerClient:
         body["session_id"] = session_id
         body["session_tool_calls"] = tool_calls
         body["enforcement_trace_id"] = self._config.enforcement_trace_id or session_id
-        body["action_attestation_id"] = uuid.uuid4().hex
+        body["action_attestation_id"] = random_hex()
         if tool_args is not None:
-            body["tool_args"] = tool_args if _is_plain_json(tool_args) else _jsonable(tool_args)
+            body["tool_args"] = wire_args(tool_args)
         return body
 
     def _deadline(self) -> float:
@@ -254,6 +254,11 @@ def _concluded(tool_name: str, outcome: EnforcementDecision | _failures.Failure)
 
 
 _PLAIN = (str, int, float, bool, type(None))
+
+
+def wire_args(tool_args: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments as the enforcer receives them (JSON values; see ``_jsonable``)."""
+    return tool_args if _is_plain_json(tool_args) else _jsonable(tool_args)
 
 
 def _is_plain_json(args: dict[str, Any]) -> bool:

@@ -109,3 +109,13 @@ def test_aten_thoth_skipped_with_a_reason_without_python_312(monkeypatch: pytest
         python, why = _workers.prepare("aten-thoth", log)
     assert python is None
     assert "3.12" in why
+
+
+def test_local_decisions_measured_and_nothing_lost_in_the_outage(smoke: tuple[dict[str, Any], Path]) -> None:
+    local = smoke[0]["scenarios"]["local"]
+    assert "error" not in local, local.get("error")
+    assert local["overhead"]["local_allow_overhead"]["n"] > 0
+    assert local["throughput"]["decisions_per_s"] > 0
+    outage = local["outage"]
+    assert outage["calls"] > 0 and outage["decided_locally"] == outage["calls"]
+    assert outage["events_stored"] == outage["events_expected"] == 2 * outage["calls"]

@@ -17,6 +17,8 @@ import pytest
 
 import thoth
 from tests.conftest import ThothServer
+from tests.server.test_cli import as_user
+from tests.server.test_cli import thoth as thoth_cli
 from thoth import _signing, testing
 from thoth._local import BundleSource
 from thoth._runtime import runtime
@@ -120,10 +122,14 @@ def test_local_decisions_go_on_while_the_enforcer_is_down_and_every_event_arrive
     assert len(events) == 2 + 2 + 2  # PRE and POST of two calls, PRE and BLOCK of the third
     local = [e["metadata"]["local_decision"] for e in events if "local_decision" in e["metadata"]]
     assert [d["decision"] for d in local] == ["ALLOW", "MODIFY", "BLOCK"]
-    assert {d["policy_version"] for d in local} == {
-        server.enforce(tool_name="x", session_id="s")["policy_version"]
-    }
+    version = server.enforce(tool_name="x", session_id="s")["policy_version"]
+    assert {d["policy_version"] for d in local} == {version}
     assert local[2]["matched_rule_ids"][0] == "no-deletes"
+    session = events[0]["session_id"]
+    tail = thoth_cli("events", "tail", "--session", session, env=as_user(server, server.api_key))
+    assert tail.returncode == 0, tail.stderr
+    assert f"local BLOCK (no-deletes) policy {version}" in tail.stdout
+    assert tail.stdout.count("  local ") == 3  # the POST of each run call, the BLOCK of the refused one
 
 
 def test_step_up_is_held_by_the_enforcer_and_the_local_session_learns_the_outcome(

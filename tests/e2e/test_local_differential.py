@@ -15,8 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import ThothServer
-from thoth._local import BundleSource
+from thoth._decisions import normalize_enforce_payload
+from thoth._local import BundleSource, as_decision
 from thoth._transport import Transport
+from thoth.policy import Call
 
 pytestmark = pytest.mark.e2e
 
@@ -138,13 +140,15 @@ def agree(server: ThothServer, source: BundleSource, agent: dict[str, Any], sequ
                 "session_tool_calls": list(ran),
                 "enforcement_trace_id": body["session_id"],
             }
-            local = source.decide(dict(request))
+            local = source.decide(Call.from_request(request), request["session_id"])
             assert isinstance(local, dict), local
             response = client.post("/v1/enforce", json=request)
             assert response.status_code == 200, response.text
             remote = response.json()
             for field in COMPARED:
                 assert local.get(field) == remote.get(field), (field, tool, args, local, remote)
+            if local["decision"] in ("ALLOW", "BLOCK", "MODIFY"):  # what the SDK acts on, made two ways
+                assert as_decision(local) == normalize_enforce_payload(local)
             if remote["decision"] in ("ALLOW", "MODIFY"):
                 ran.append(tool)
     return len(sequence)

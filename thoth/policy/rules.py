@@ -168,9 +168,9 @@ class Call:
         """The one mapping from an enforce request to a Call: the server's validated
         ``schemas.EnforceRequest``, or the body the SDK would send (a mapping, for decisions in
         process), so the server, local decisions and ``thoth policy test`` decide alike."""
-        field: Callable[[str], Any] = (
-            _field_of_mapping(request) if isinstance(request, Mapping) else partial(getattr, request)
-        )
+        if isinstance(request, Mapping):
+            return _call_of_body(request)
+        field = partial(getattr, request)
         return cls(
             tool=field("tool_name"),
             args=field("tool_args"),
@@ -185,12 +185,35 @@ class Call:
         )
 
 
-def _field_of_mapping(body: Mapping[str, Any]) -> Callable[[str], Any]:
-    def field(name: str) -> Any:
-        value = body.get(name)
-        return REQUEST_DEFAULTS[name] if value is None and name in REQUEST_DEFAULTS else body[name]
+def _call_of_body(body: Mapping[str, Any]) -> Call:
+    """``Call.from_request`` for a body as sent (the SDK's, in process): a missing or null field
+    has the contract's default. Spelled out, not looped: local decisions make one per call."""
+    get, default = body.get, REQUEST_DEFAULTS
 
-    return field
+    def text(name: str) -> str:
+        value = get(name)
+        return default[name] if value is None else _context_text(value)
+
+    mode = get("enforcement_mode")
+    return Call(
+        tool=body["tool_name"],
+        args=_or(get("tool_args"), default["tool_args"]),
+        agent=body["agent_id"],
+        user=_or(get("user_id"), default["user_id"]),
+        tenant=body["tenant_id"],
+        environment=_or(get("environment"), default["environment"]),
+        mode=_MODES.get(str(mode)) or EnforcementMode(mode or default["enforcement_mode"]),
+        approved_scope=frozenset(_or(get("approved_scope"), default["approved_scope"])),
+        context={key: text(key) for key in CONTEXT_KEYS},
+        identity_binding=_or(get("identity_binding"), default["identity_binding"]),
+    )
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+_MODES: Final = {mode.value: mode for mode in EnforcementMode}
 
 
 def _context_text(value: str | Mapping[str, Any]) -> str:
