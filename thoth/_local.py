@@ -163,12 +163,18 @@ class BundleSource:
         self._last_problem = problem
         return False
 
-    def fetch_if_missing(self) -> None:
-        """Without a bundle, a call tries one fetch (at most once a second across calls)."""
+    def fetch_if_missing(self, *, wait: bool) -> None:
+        """Without a bundle, a call asks for one (at most once a second across calls): fetched
+        at once when it may ``wait`` (a sync call), else by the refresh thread right away."""
         now = time.monotonic()
-        if self._bundle is None and now >= self._next_inline:
-            self._next_inline = now + _INLINE_RETRY_SECONDS
+        if self._bundle is not None or now < self._next_inline:
+            return
+        self._next_inline = now + _INLINE_RETRY_SECONDS
+        if wait:
             self.refresh()
+        elif self.refresher is not None:
+            self.due = 0.0
+            self.refresher.wake()
 
     # ---- the on-disk copy -----------------------------------------------------------------
     def load_cached(self) -> None:
@@ -286,7 +292,7 @@ class LocalEnforcer:
     ) -> EnforcementDecision:
         """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
         try:
-            self._source.fetch_if_missing()
+            self._source.fetch_if_missing(wait=True)
             decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
@@ -300,6 +306,7 @@ class LocalEnforcer:
     ) -> EnforcementDecision:
         """Async :meth:`check`: a local decision is a few microseconds of CPU, taken inline."""
         try:
+            self._source.fetch_if_missing(wait=False)  # never a blocking request on the event loop
             decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
@@ -390,6 +397,9 @@ class BundleRefresher:
             source.refresher = self
             self._sources.append(source)
         self.start()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def start(self) -> None:
         with self._lock:

@@ -57,6 +57,7 @@ class Runtime:
         self._senders: dict[tuple[str, str], Sender] = {}
         self.background = Background()
         self._bundle_sources: dict[tuple[Any, ...], BundleSource] = {}
+        self._bundle_lock = threading.Lock()  # its own: a first fetch must not hold up the pools
         self._refresher: BundleRefresher | None = None
         self._new_call_ids()
 
@@ -96,7 +97,7 @@ class Runtime:
         key = _local.source_key(config)
         source = self._bundle_sources.get(key)
         if source is None:
-            with self._lock:  # the first fetch happens under it: agents starting together share it
+            with self._bundle_lock:  # the first fetch happens under it: agents starting together share it
                 source = self._bundle_sources.get(key)
                 if source is None:
                     source = self._bundle_sources[key] = _local.new_source(config, transport)
@@ -176,6 +177,7 @@ class Runtime:
         # The parent keeps sending its own queued events; the child starts clean (chain positions
         # survive, so a child continues its sessions' chains). Pools notice the fork themselves.
         self._lock = threading.Lock()
+        self._bundle_lock = threading.Lock()
         for sender in self._senders.values():
             sender._init_state()
         self.background = Background()

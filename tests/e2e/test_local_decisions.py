@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -159,6 +160,42 @@ def test_a_stale_bundle_fails_closed_and_a_fresh_one_decides_again(
     assert stale.reason_code == "bundle_stale" and "bundle_max_age_seconds" in stale.reason
     server.start(server.port)
     wait_until(lambda: _runs(tools["read_invoice"]))
+
+
+def test_an_async_agent_without_a_bundle_gets_one_without_waiting_for_the_refresh_period(
+    server: ThothServer, tmp_path: Path
+) -> None:
+    async def lookup_async(invoice_id: str) -> str:
+        return f"invoice {invoice_id}"
+
+    server.stop()
+    [tool] = thoth.instrument(
+        [lookup_async],
+        agent_id="local-async",
+        approved_scope=["lookup_async"],
+        tenant_id=server.tenant_id,
+        api_url=server.url,
+        api_key=server.api_key,
+        decision_mode="local",
+        bundle_cache_dir=str(tmp_path / "cache"),
+        bundle_refresh_seconds=600.0,  # only the call's request for a bundle can bring one in time
+    )
+
+    async def scenario() -> float:
+        with pytest.raises(thoth.ThothPolicyViolation) as missing:
+            await tool("i-1")
+        assert missing.value.reason_code == "bundle_missing"
+        server.start(server.port)
+        started = time.monotonic()
+        while True:
+            try:
+                assert await tool("i-2") == "invoice i-2"
+                return time.monotonic() - started
+            except thoth.ThothPolicyViolation:
+                assert time.monotonic() - started < 10, "no bundle arrived"
+                await asyncio.sleep(0.1)
+
+    assert asyncio.run(scenario()) < 10
 
 
 def _runs(tool: Callable[..., Any]) -> bool:
