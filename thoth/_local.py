@@ -34,7 +34,7 @@ from thoth import _failures, policy
 from thoth._decisions import EnforcementDecision, block
 from thoth._ids import random_hex
 from thoth._wire import GET_POLICY_BUNDLE, DecisionType
-from thoth.enforcer_client import EnforcerClient, wire_args
+from thoth.enforcer_client import EnforcerClient, log_failed_closed, wire_args
 from thoth.errors import ReasonCode, ThothConfigError
 
 if TYPE_CHECKING:
@@ -288,17 +288,24 @@ class LocalEnforcer:
         return self._source.decide(self.call(tool_name, tool_args), session_id)
 
     def check(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
+        self,
+        tool_name: str,
+        session_id: str,
+        tool_calls: list[str],
+        tool_args: dict[str, Any] | None = None,
+        *,
+        shadow: bool = False,
     ) -> EnforcementDecision:
         """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
         try:
             self._source.fetch_if_missing(wait=True)
-            decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
+            answer = self.answer(tool_name, session_id, tool_calls, tool_args)
+            decision = self._decided(tool_name, answer, shadow=shadow)
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
-            return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
+            return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR, shadow)
         if decision is not None:
             return decision
-        remote = self._remote.check(tool_name, session_id, tool_calls, tool_args)
+        remote = self._remote.check(tool_name, session_id, tool_calls, tool_args, shadow=shadow)
         return self._after_remote(tool_name, session_id, remote)
 
     async def acheck(
@@ -315,10 +322,12 @@ class LocalEnforcer:
         remote = await self._remote.acheck(tool_name, session_id, tool_calls, tool_args)
         return self._after_remote(tool_name, session_id, remote)
 
-    def _decided(self, tool_name: str, answer: dict[str, Any] | _Problem) -> EnforcementDecision | None:
+    def _decided(
+        self, tool_name: str, answer: dict[str, Any] | _Problem, *, shadow: bool = False
+    ) -> EnforcementDecision | None:
         """The local decision, or None for one the enforcer must take (STEP_UP and DEFER)."""
         if isinstance(answer, _Problem):
-            return _failed(tool_name, answer.reason, answer.reason_code)
+            return _failed(tool_name, answer.reason, answer.reason_code, shadow)
         if answer["decision"] in _FORWARDED:
             return None
         return as_decision(answer)
@@ -371,8 +380,8 @@ _DECISIONS: Final = {
 }
 
 
-def _failed(tool_name: str, reason: str, reason_code: str) -> EnforcementDecision:
-    logger.warning("thoth: blocking %s (fail closed): %s", tool_name, reason)
+def _failed(tool_name: str, reason: str, reason_code: str, shadow: bool = False) -> EnforcementDecision:
+    log_failed_closed(tool_name, reason, shadow=shadow)
     return block(reason, reason_code)
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from thoth_api_client import AuthenticatedClient
@@ -49,12 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from thoth._version import __version__
+
     parser = argparse.ArgumentParser(prog="thoth", description="Govern what AI agents do.")
+    parser.add_argument("--version", action="version", version=f"thoth {__version__}")
     commands = parser.add_subparsers(title="commands")
 
     serve = commands.add_parser("serve", help="run the enforcer")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
     serve.add_argument("--policy", metavar="FILE", help="policy YAML (default: approved scope only)")
     serve.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default sqlite:///thoth.db)")
     serve.add_argument(
@@ -646,6 +649,7 @@ def _events_tail(args: argparse.Namespace) -> int:
     from thoth_api_client.types import UNSET
 
     cursor: Any = UNSET
+    printed = 0
     with _client(args) as client:
         while True:
             page = _call(
@@ -656,7 +660,13 @@ def _events_tail(args: argparse.Namespace) -> int:
                 cursor=cursor,
             )
             for event in page.items:
+                if not printed:
+                    print(_EVENT_HEADER)
+                printed += 1
                 _print_event(event)
+            if not printed and not args.follow:
+                where = f" for session {_escaped(args.session)}" if args.session else ""
+                print(f"no events{where}", file=sys.stderr)
             if isinstance(page.next_cursor, str) and page.next_cursor:
                 cursor = page.next_cursor  # the server gives one after every non-empty page
                 if page.items:
@@ -666,11 +676,16 @@ def _events_tail(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
 
 
+_EVENT_HEADER: Final = f"{'OCCURRED (agent clock)':27}  SESSION  {'EVENT':16}  {'TOOL':20}  CHAIN"
+
+
 def _print_event(event: Any) -> None:
+    """One event: the time it happened (the agent's clock, as sent), not the batch's arrival."""
     tool = _escaped(event.tool_name) if isinstance(event.tool_name, str) else ""
     chain = event.chain_status if isinstance(event.chain_status, str) else "-"
     session = _escaped(str(event.session_id))
-    line = f"{event.received_at}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
+    occurred = _escaped(str(event.occurred_at))
+    line = f"{occurred:27}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
     print(line + _decided_by(event))
     sys.stdout.flush()
 

@@ -98,9 +98,16 @@ class EnforcerClient:
         )
 
     def check(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
+        self,
+        tool_name: str,
+        session_id: str,
+        tool_calls: list[str],
+        tool_args: dict[str, Any] | None = None,
+        *,
+        shadow: bool = False,
     ) -> EnforcementDecision:
-        """Ask for a decision. Never raises; any failure is a BLOCK with a reason code."""
+        """Ask for a decision. Never raises; any failure is a BLOCK with a reason code.
+        ``shadow``: observe mode's background check (the call already ran; logged as such)."""
         deadline = self._deadline()
         try:
             body = self._body(tool_name, session_id, tool_calls, tool_args)
@@ -122,7 +129,7 @@ class EnforcerClient:
             outcome = retrying(attempt, self._backoff, deadline)
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             outcome = _failures.from_exception(exc)
-        return _concluded(tool_name, outcome)
+        return _concluded(tool_name, outcome, shadow=shadow)
 
     async def acheck(
         self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
@@ -242,15 +249,26 @@ _SDK_OVERRIDES = frozenset(
 )
 
 
-def _concluded(tool_name: str, outcome: EnforcementDecision | _failures.Failure) -> EnforcementDecision:
+def _concluded(
+    tool_name: str, outcome: EnforcementDecision | _failures.Failure, *, shadow: bool = False
+) -> EnforcementDecision:
     """The decision to act on: a failure becomes a BLOCK (fail closed), logged with its reason,
     as is a nonsensical answer the SDK turned into a BLOCK."""
     if isinstance(outcome, _failures.Failure):
-        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, outcome.reason)
+        log_failed_closed(tool_name, outcome.reason, shadow=shadow)
         return block(outcome.reason, outcome.reason_code)
     if outcome.reason_code in _SDK_OVERRIDES:
-        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, outcome.reason)
+        log_failed_closed(tool_name, outcome.reason or "", shadow=shadow)
     return outcome
+
+
+def log_failed_closed(tool_name: str, reason: str, *, shadow: bool = False) -> None:
+    """Say what happened: a governed call refused, or in observe mode a shadow check that got no
+    decision while the call itself ran (observe never blocks)."""
+    if shadow:
+        logger.warning("thoth: observe mode: %s ran; its shadow check got no decision: %s", tool_name, reason)
+    else:
+        logger.warning("thoth: blocking %s (fail closed): %s", tool_name, reason)
 
 
 _PLAIN = (str, int, float, bool, type(None))

@@ -280,7 +280,7 @@ class Tracer:
         """Observe never blocks and adds no round trip: events, and a shadow check off the path."""
         if self._config.observe_shadow_checks:
             enforcer, question = self._enforcer, self._question(tool_name, args)
-            runtime().background.submit(SHADOW_CHECK, lambda: enforcer.check(*question))
+            runtime().background.submit(SHADOW_CHECK, lambda: enforcer.check(*question, shadow=True))
         return self._permit(tool_name, args, call_id, None)
 
     def _after_hold(

@@ -381,6 +381,21 @@ def test_observe_never_waits_for_the_enforcer_and_still_emits(
     assert shadow["enforcement_mode"] == "observe" and shadow["tool_name"] == "delete_everything"
 
 
+def test_observe_with_the_enforcer_down_logs_that_the_call_ran(
+    api: ContractAPI, make_tracer: Callable[..., Tracer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Observe never blocks: a shadow check that got no decision must not be logged as a block."""
+    from thoth._runtime import runtime
+
+    api.on_enforce(Reply(raises=httpx.ConnectError("connection refused")))
+    with caplog.at_level("WARNING", logger="thoth.enforcer"):
+        assert make_tracer(enforcement="observe").wrap_tool("send_email", lambda: "sent")() == "sent"
+        assert runtime().background.wait_idle(10.0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thoth.enforcer"]
+    assert lines and all("observe mode: send_email ran; its shadow check got no decision" in m for m in lines)
+    assert not any("blocking" in m for m in lines)
+
+
 def test_observe_without_shadow_checks_sends_no_decision_request(
     api: ContractAPI, make_tracer: Callable[..., Tracer]
 ) -> None:

@@ -9,6 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ThothServer, free_port
 from tests.server.test_api import chained_events
 
@@ -116,6 +118,12 @@ def test_events_tail_and_follow(thoth_server: ThothServer) -> None:
     assert tail.returncode == 0
     assert tail.stdout.count(session) == 2
     assert "chain=verified" in tail.stdout
+    header, *lines = tail.stdout.splitlines()
+    assert header.startswith("OCCURRED (agent clock)") and "TOOL" in header
+    assert [line.split()[0] for line in lines] == [e["occurred_at"] for e in events[:2]]  # each its own time
+    nothing = thoth("events", "tail", "--session", f"none-{uuid.uuid4()}", env=user)
+    assert nothing.returncode == 0 and nothing.stdout == ""
+    assert "no events for session none-" in nothing.stderr
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("THOTH_")} | user
     follower = subprocess.Popen(
@@ -137,6 +145,7 @@ def test_events_tail_and_follow(thoth_server: ThothServer) -> None:
     )
     try:
         assert follower.stdout is not None
+        assert follower.stdout.readline().startswith("OCCURRED")  # the header, once
         seen = [follower.stdout.readline() for _ in range(2)]
         with thoth_server.client() as client:
             client.post("/v1/events/batch", json=events[2:]).raise_for_status()
@@ -187,3 +196,21 @@ def test_no_command_prints_help() -> None:
     assert result.returncode == 2
     assert "serve" in result.stdout and "holds" in result.stdout
     assert time.monotonic() - started < 30
+
+
+def test_version_and_the_port_default_are_shown() -> None:
+    from thoth._version import __version__
+
+    version = thoth("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"thoth {__version__}"
+    assert "(default 8787)" in " ".join(thoth("serve", "--help").stdout.split())
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
+def test_insecure_dev_refuses_a_non_loopback_address(host: str, tmp_path: Path) -> None:
+    result = thoth(
+        "serve", "--insecure-dev", "--host", host, "--port", "1", "--db", f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    assert result.returncode == 2
+    assert "--insecure-dev" in result.stderr and f"--host {host} is not one" in result.stderr
+    assert not (tmp_path / "x.db").exists()  # refused before anything was opened

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
 import logging.handlers
 import queue
@@ -56,6 +57,14 @@ def serve_command(
     bundle_signing_key: str | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
+    if insecure_dev and not _is_loopback(host):
+        print(
+            f"thoth serve: --insecure-dev accepts every request as an admin of every tenant, so it only "
+            f"listens on a loopback address; --host {host} is not one (drop --insecure-dev and give "
+            "--api-key, or use --host 127.0.0.1)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         config = build_config(
             db_url=db_url,
@@ -115,6 +124,15 @@ def _reload(enforcer: Enforcer) -> None:
         active.version,
         len(active.policy.rules),
     )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost may resolve anywhere
+        return False
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
