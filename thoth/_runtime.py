@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from thoth._background import Background
 from thoth._sender import DeliveryStats, Sender
 from thoth._transport import Transport
+from thoth.errors import ThothConfigError
 
 if TYPE_CHECKING:
     from thoth._local import BundleRefresher, BundleSource
@@ -81,13 +82,31 @@ class Runtime:
     def sender(
         self, transport: Transport, api_key: str | None, *, batch_size: int, max_events: int, max_bytes: int
     ) -> Sender:
-        """The shared event sender for this endpoint and key (the first caller sets its bounds)."""
+        """The shared event sender for this endpoint and key. Its bounds are the first caller's; a
+        later caller asking for others is refused (ThothConfigError), never silently given them."""
         key = (transport.base_url, _key_id(api_key))
-        return self._shared(
+        sender = self._shared(
             self._senders,
             key,
             lambda: Sender(transport, batch_size=batch_size, max_events=max_events, max_bytes=max_bytes),
         )
+        asked = {"event_batch_size": batch_size, "event_buffer_max_events": max_events}
+        asked["event_buffer_max_bytes"] = max_bytes
+        has = {
+            "event_batch_size": sender.batch_size,
+            "event_buffer_max_events": sender.max_events,
+            "event_buffer_max_bytes": sender.max_bytes,
+        }
+        different = [
+            f"{name}={asked[name]} (it uses {has[name]})" for name in asked if asked[name] != has[name]
+        ]
+        if different:
+            raise ThothConfigError(
+                f"this process already sends events to {transport.base_url} through one buffer with other "
+                f"bounds: {', '.join(different)}. Give every agent of one endpoint the same event_* "
+                "settings (events of one session must keep one order, so they share one buffer)."
+            )
+        return sender
 
     def bundle_source(self, config: ThothConfig, transport: Transport) -> BundleSource:
         """The shared policy bundle for local decisions with this configuration's enforcer and

@@ -133,3 +133,15 @@ def test_a_forked_child_gets_fresh_call_ids_and_senders(
     child = os.read(read, 100).decode().split()
     os.waitpid(pid, 0)
     assert child[0] != parent_prefix and child[1] == "0"
+
+
+def test_a_second_agent_asking_for_other_event_bounds_is_refused_not_silently_given_the_first(
+    make_tracer: Callable[..., Tracer],
+) -> None:
+    make_tracer(event_buffer_max_events=500)
+    make_tracer(event_buffer_max_events=500)  # the same bounds share the one buffer
+    with pytest.raises(thoth.ThothConfigError) as refused:
+        make_tracer(event_buffer_max_events=20_000, event_batch_size=10)
+    message = str(refused.value)
+    assert "event_buffer_max_events=20000 (it uses 500)" in message
+    assert "event_batch_size" not in message  # only what differs is named

@@ -369,3 +369,17 @@ def test_an_untrusted_update_is_refused_and_the_last_good_bundle_stays(
     assert logged in caplog.text and "the last good bundle stays in force" in caplog.text
     cached = json.loads((tmp_path / "bundle.json").read_text())
     assert cached["bundle"]["policy_version"] == "v1"  # the refused bundle never reached the disk
+
+
+def test_close_stops_the_bundle_thread_and_the_next_decision_starts_it(
+    server: ThothServer, tmp_path: Path
+) -> None:
+    def bundle_threads() -> int:
+        return sum(t.name == "thoth-bundles" and t.is_alive() for t in threading.enumerate())
+
+    tools = local_agent(server, tmp_path / "cache")
+    assert bundle_threads() == 1
+    assert thoth.close(5.0)
+    assert bundle_threads() == 0
+    assert tools["read_invoice"]("i-1") == "invoice i-1"  # the last good bundle still decides
+    assert bundle_threads() == 1
