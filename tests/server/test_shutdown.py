@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -83,3 +84,23 @@ def test_a_signal_lets_requests_in_flight_finish_and_commit(
     # every answered decision was committed before its answer; none was lost on the way out
     assert stored_decisions(server.db_url, session) == len(answered)
     assert "Traceback" not in server.log()
+
+
+def test_a_client_that_leaves_mid_body_is_one_log_line_not_a_500(
+    make_thoth_server: Callable[..., ThothServer],
+) -> None:
+    server = make_thoth_server()
+    request = (
+        f"POST /v1/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {server.api_key}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n[{"event_id":'
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(request)
+    deadline = time.monotonic() + 10
+    while "client disconnected" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    log = server.log()
+    assert "Traceback" not in log and "request req_" not in log  # no 500, no stack
+    assert sum("client disconnected" in line for line in log.splitlines()) == 1

@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,6 +89,7 @@ def create_app(config: ServerConfig) -> Starlette:
         middleware=[Middleware(AccessLog)],
         exception_handlers={
             ApiError: _api_error,
+            ClientDisconnect: _client_disconnected,
             HTTPException: _http_error,
             WriterClosed: _unavailable,
             StoreUnavailable: _store_unavailable,
@@ -381,6 +382,15 @@ async def _store_unavailable(_request: Request, exc: Exception) -> Response:
         error_log.warning("store unavailable: %s", type(exc).__name__)  # the class only
     body = {"code": "store_unavailable", "message": "the store did not answer in time; retry"}
     return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+async def _client_disconnected(request: Request, _exc: Exception) -> Response:
+    """The client went away before its body arrived: its problem, one line, no traceback (there
+    is nobody left to answer; the status is for the access log). No path: it may hold a hold token."""
+    error_log.info(
+        "client disconnected before sending the whole body (%s %s)", request.method, request.url.path
+    )
+    return Response(status_code=499)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
