@@ -720,9 +720,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
     url = (args.url or "").rstrip("/")
     parts = urlsplit(url)
-    report(
-        parts.scheme in ("http", "https") and bool(parts.hostname), f"URL {url or '(not set: THOTH_API_URL)'}"
-    )
+    report(parts.scheme in ("http", "https") and bool(parts.hostname), _url_verdict(url, parts))
     if parts.scheme == "http" and parts.hostname and not _is_loopback(parts.hostname, ipaddress):
         print("warn plain http to a non-loopback host: the API key travels unencrypted")
     report(bool(args.api_key), "API key " + ("set" if args.api_key else "not set (THOTH_API_KEY)"))
@@ -735,7 +733,7 @@ def _doctor(args: argparse.Namespace) -> int:
             health = http.get("/healthz")
             elapsed_ms = (time.perf_counter() - started) * 1000
         except httpx.HTTPError as exc:
-            report(False, f"reach {url}/healthz: {type(exc).__name__}")
+            report(False, f"reach {_escaped(url)}/healthz: {_unreachable(exc)}")
             return EXIT_FAILED
         report(health.status_code == 200, f"reach /healthz: HTTP {health.status_code} in {elapsed_ms:.0f} ms")
         body = _json_or_empty(health)
@@ -757,9 +755,44 @@ def _doctor(args: argparse.Namespace) -> int:
         verdict = {200: "accepted", 401: "rejected (401)", 403: "refused (403)"}.get(
             auth.status_code, f"HTTP {auth.status_code}"
         )
-        report(auth.status_code == 200, f"API key {verdict}")
+        report(auth.status_code == 200, f"API key {verdict}{_key_hint(args.api_key, auth.status_code)}")
     print("all checks passed" if not problems else f"{problems} check(s) failed")
     return EXIT_OK if not problems else EXIT_FAILED
+
+
+def _url_verdict(url: str, parts: Any) -> str:
+    if not url:
+        return "URL not set: give --url or set THOTH_API_URL (e.g. http://127.0.0.1:8787)"
+    shown = _escaped(url)
+    if parts.scheme not in ("http", "https"):
+        return f"URL {shown}: no http:// or https:// scheme (did you mean http://{shown}?)"
+    if not parts.hostname:
+        return f"URL {shown}: no host name"
+    return f"URL {shown}"
+
+
+def _unreachable(exc: Exception) -> str:
+    """Why a server could not be reached, with the system's own words (errno) when there are some."""
+    import errno as errno_names
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        number = getattr(cause, "errno", None)
+        if isinstance(number, int) and number:
+            name = errno_names.errorcode.get(number, str(number))
+            return f"{type(exc).__name__} ({name}: {os.strerror(number)}); is thoth serve running there?"
+        cause = cause.__cause__ or cause.__context__
+    return f"{type(exc).__name__}: {_escaped(str(exc))[:200]}"
+
+
+def _key_hint(key: str, status: int) -> str:
+    """A 401 for a ``TENANT:KEY`` string: the tenant belongs to the server's --api-key, not the client's."""
+    if status == 401 and ":" in key:
+        return (
+            "; the key contains ':': TENANT:KEY is how the server binds a key to a tenant (thoth serve "
+            "--api-key), the client sends only the KEY part"
+        )
+    return ""
 
 
 def _is_loopback(host: str, ipaddress: Any) -> bool:

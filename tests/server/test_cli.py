@@ -173,6 +173,19 @@ def test_doctor_checks_what_the_sdk_needs(thoth_server: ThothServer) -> None:
     assert "THOTH_API_URL" in unset.stdout
 
 
+def test_doctor_says_what_is_wrong_and_what_to_do(thoth_server: ThothServer) -> None:
+    """Issue 14, item 9: each failure names its cause and the fix."""
+    no_scheme = thoth("doctor", "--url", "127.0.0.1:8787", "--api-key", "k")
+    assert "no http:// or https:// scheme (did you mean http://127.0.0.1:8787?)" in no_scheme.stdout
+    down = thoth("doctor", "--url", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "--timeout", "2")
+    assert "ECONNREFUSED" in down.stdout and "is thoth serve running there?" in down.stdout
+    tenant_key = f"{thoth_server.tenant_id}:{thoth_server.api_key}"
+    pasted = thoth("doctor", env=as_user(thoth_server, tenant_key))
+    assert pasted.returncode == 1
+    assert "the client sends only the KEY part" in pasted.stdout
+    assert thoth_server.api_key not in pasted.stdout
+
+
 def test_client_commands_need_a_url_and_key() -> None:
     result = thoth("holds", "list")
     assert result.returncode == 1
