@@ -101,6 +101,8 @@ class ThothServer:
 
     def start(self, port: int | None = None) -> ThothServer:
         """Start on a free port, or on ``port`` (a restart that clients must find where it was)."""
+        if self.process is not None and self.process.poll() is None:  # a second would leak the first
+            raise RuntimeError("this thoth serve is already running: stop() it first")
         for _attempt in range(3):  # a free port can be taken between choosing and binding
             self.port = port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"

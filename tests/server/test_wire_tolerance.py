@@ -206,7 +206,7 @@ def test_explain_tells_the_stored_decision_and_the_rule(make_thoth_server: Any) 
             "version: 1\nrules:\n  - id: no-wire\n    tools: [wire_money]\n    decision: BLOCK\n"
             "    reason: money moves need a ticket\n"
         )
-    ).start()
+    )
     session = new_session()
     with server.client() as client:
         blocked = client.post("/v1/enforce", json=_atensec_enforce(server, session, "wire_money")).json()
