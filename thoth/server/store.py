@@ -6,9 +6,10 @@ writer thread (thoth.server.writer); read functions open their own connection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -16,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
-from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
 from thoth.policy.session import Fact
+from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
 
 metadata = sa.MetaData()
 
@@ -283,11 +284,10 @@ class PreparedEvent(NamedTuple):
     tenant_id: str
     event_id: str
     session_id: str
-    agent_id: str
-    event_type: str
     link: Link
     body: str
-    hash: str | None
+    # the first columns of its row, as _INSERT_COLUMNS names them: built here, off the writer thread
+    row: tuple[str, str, str, str, str, int, str | None]
     signature: str | None
     ingested_at: str | None
 
@@ -295,17 +295,17 @@ class PreparedEvent(NamedTuple):
 def prepare_event(event: Mapping[str, Any], event_id: str) -> PreparedEvent:
     """``event_id`` is the event's id in its canonical form (``schemas.canonical_event_id``)."""
     canonical = canonical_json({k: v for k, v in event.items() if k not in UNHASHED_FIELDS})
+    link = link_of(event, canonical)
+    tenant, session, claimed = event["tenant_id"], event["session_id"], event.get("hash")
     return PreparedEvent(
-        tenant_id=event["tenant_id"],
-        event_id=event_id,
-        session_id=event["session_id"],
-        agent_id=event["agent_id"],
-        event_type=event["event_type"],
-        link=link_of(event, canonical),
-        body=canonical.decode("utf-8"),
-        hash=event.get("hash"),
-        signature=event.get("signature"),
-        ingested_at=event.get("ingested_at"),
+        tenant,
+        event_id,
+        session,
+        link,
+        canonical.decode("utf-8"),
+        (tenant, event_id, session, event["agent_id"], event["event_type"], link.chain_index, claimed),
+        event.get("signature"),
+        event.get("ingested_at"),
     )
 
 
@@ -327,16 +327,41 @@ def _select(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any
     events, growing). Writes stay prepared: decisions/s at 32 connections were 17-34% higher
     with them (two pairs of runs).
     """
-    if conn.dialect.name == "postgresql":
-        driver = conn.connection.driver_connection
-        dbapi = conn.dialect.loaded_dbapi
+    with _driver_errors(conn, sql):
+        driver: Any = conn.connection.driver_connection
+        if conn.dialect.name == "postgresql":
+            return list(driver.execute(sql, params, prepare=False).fetchall())
+        return list(driver.execute(sql, tuple(params)).fetchall())
+
+
+def _write_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run a hot-path write once per row; the number of rows it changed.
+
+    Straight on the driver's cursor, without SQLAlchemy's execution context (on SQLite, 13.2 us
+    -> 9.7 us for an executemany of ten small rows).
+    """
+    with _driver_errors(conn, sql):
+        driver: Any = conn.connection.driver_connection
+        cursor = driver.cursor()
         try:
-            return list(driver.execute(sql, params, prepare=False).fetchall())  # type: ignore[union-attr]
-        except dbapi.Error as exc:  # as SQLAlchemy would raise it: OperationalError and so on
-            raise sa.exc.DBAPIError.instance(
-                sql, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect
-            ) from None
-    return list(conn.exec_driver_sql(sql, tuple(params)).fetchall())
+            cursor.executemany(sql, rows)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+@contextlib.contextmanager
+def _driver_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """Driver errors as SQLAlchemy would raise them (OperationalError and so on), without
+    parameters, so the writer tells an unavailable store from a faulty job as it does for
+    statements run through SQLAlchemy."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+        ) from None
 
 
 def _marks(conn: Connection, count: int) -> str:
@@ -381,13 +406,18 @@ def lock_sessions(
             tuple(params),
         )
         created = {(tenant, session) for tenant, session in inserted}
-    rows = _select(
-        conn,
-        "SELECT tenant_id, session_id, version, state, chain_index, chain_hash FROM thoth_sessions "  # noqa: S608
-        f"WHERE (tenant_id, session_id) IN (VALUES {pairs})"
-        + (" ORDER BY tenant_id, session_id FOR UPDATE" if postgres else ""),
-        params,
-    )
+    columns = "tenant_id, session_id, version, state, chain_index, chain_hash"
+    if postgres:
+        sql = (
+            f"SELECT {columns} FROM thoth_sessions WHERE (tenant_id, session_id) IN (VALUES {pairs}) "  # noqa: S608
+            "ORDER BY tenant_id, session_id FOR UPDATE"
+        )
+    else:  # SQLite plans `IN (VALUES ...)` of two or more rows as a scan of the whole table
+        sql = (
+            f"SELECT {', '.join('s.' + c for c in columns.split(', '))} FROM (VALUES {pairs}) AS k "  # noqa: S608
+            "JOIN thoth_sessions AS s ON s.tenant_id = k.column1 AND s.session_id = k.column2"
+        )
+    rows = _select(conn, sql, params)
     for row in rows:
         key = (row[0], row[1])
         if key not in created:  # a row just created stands for no row: a new session
@@ -458,6 +488,7 @@ def ingest_events(
     rows: list[tuple[Any, ...]] = []
     duplicates = breaks = 0
     conflicts: list[str] = []
+    moved: dict[tuple[str, str], ChainHead | None] = {}  # each session's head as this batch moves it
     for event in sorted(batch, key=_chain_order):
         key = (event.tenant_id, event.event_id)
         if key in stored:
@@ -468,32 +499,19 @@ def ingest_events(
             continue
         stored[key] = event.body
         session = (event.tenant_id, event.session_id)
-        check = check_link(event.link, heads.head(session))
-        heads.move_head(session, check.new_head)
-        if check.status not in ("verified", "unchained"):
+        head = moved[session] if session in moved else heads.head(session)
+        status, moved[session] = check_link(event.link, head)
+        if status != "verified" and status != "unchained":
             breaks += 1
-        rows.append(
-            (
-                event.tenant_id,
-                event.event_id,
-                event.session_id,
-                event.agent_id,
-                event.event_type,
-                event.link.chain_index,
-                event.hash,
-                check.status,
-                now,
-                event.body,
-                event.signature,
-                event.ingested_at,
-            )
-        )
+        rows.append((*event.row, status, now, event.body, event.signature, event.ingested_at))
+    for session, head in moved.items():  # once per session, not once per event
+        heads.move_head(session, head)
     if rows:
         sql = (
             f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 12)}) "  # noqa: S608
             "ON CONFLICT (tenant_id, event_id) DO NOTHING"
         )
-        conn.exec_driver_sql(sql, rows)
+        _write_many(conn, sql, rows)
     return {
         "accepted": len(rows),
         "duplicates": duplicates,
