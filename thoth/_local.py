@@ -282,7 +282,7 @@ class LocalEnforcer:
         return policy.Call(tool=tool_name, args=args, **self._static)
 
     def answer(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
+        self, tool_name: str, session_id: str, tool_args: dict[str, Any] | None = None
     ) -> dict[str, Any] | _Problem:
         """The answer decided here for one call (no request is sent)."""
         return self._source.decide(self.call(tool_name, tool_args), session_id)
@@ -299,7 +299,7 @@ class LocalEnforcer:
         """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
         try:
             self._source.fetch_if_missing(wait=True)
-            answer = self.answer(tool_name, session_id, tool_calls, tool_args)
+            answer = self.answer(tool_name, session_id, tool_args)
             decision = self._decided(tool_name, answer, shadow=shadow)
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR, shadow)
@@ -314,7 +314,7 @@ class LocalEnforcer:
         """Async :meth:`check`: a local decision is a few microseconds of CPU, taken inline."""
         try:
             self._source.fetch_if_missing(wait=False)  # never a blocking request on the event loop
-            decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_calls, tool_args))
+            decision = self._decided(tool_name, self.answer(tool_name, session_id, tool_args))
         except Exception as exc:  # noqa: BLE001 - a bug here must still not let the tool run
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
         if decision is not None:
@@ -336,7 +336,7 @@ class LocalEnforcer:
         self, tool_name: str, session_id: str, decision: EnforcementDecision
     ) -> EnforcementDecision:
         """The enforcer's answer to a forwarded call; what it decides at once, the records learn."""
-        if decision.decision is not DecisionType.STEP_UP and decision.decision is not DecisionType.DEFER:
+        if decision.decision.value not in _FORWARDED:
             ran = decision.decision in (DecisionType.ALLOW, DecisionType.MODIFY)
             self._source.concluded(self._config.tenant_id, session_id, tool_name, ran)
         return decision

@@ -706,10 +706,11 @@ def _doctor(args: argparse.Namespace) -> int:
     """Check what the SDK needs: a usable URL, a key, a reachable server that accepts the key,
     and a clock close to the server's (hold expiry and event times depend on it)."""
     import datetime as dt
-    import ipaddress
     from urllib.parse import urlsplit
 
     import httpx
+
+    from thoth.models import is_loopback
 
     problems = 0
 
@@ -721,7 +722,7 @@ def _doctor(args: argparse.Namespace) -> int:
     url = (args.url or "").rstrip("/")
     parts = urlsplit(url)
     report(parts.scheme in ("http", "https") and bool(parts.hostname), _url_verdict(url, parts))
-    if parts.scheme == "http" and parts.hostname and not _is_loopback(parts.hostname, ipaddress):
+    if parts.scheme == "http" and parts.hostname and not is_loopback(parts.hostname):
         print("warn plain http to a non-loopback host: the API key travels unencrypted")
     report(bool(args.api_key), "API key " + ("set" if args.api_key else "not set (THOTH_API_KEY)"))
     if problems:
@@ -793,15 +794,6 @@ def _key_hint(key: str, status: int) -> str:
             "--api-key), the client sends only the KEY part"
         )
     return ""
-
-
-def _is_loopback(host: str, ipaddress: Any) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return bool(ipaddress.ip_address(host).is_loopback)
-    except ValueError:
-        return False
 
 
 def _json_or_empty(response: Any) -> dict[str, Any]:

@@ -162,7 +162,8 @@ _OFF = frozenset({"off", "0", "false", "no"})
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """A loopback address or name (localhost, *.localhost, 127.0.0.0/8, ::1)."""
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
     try:
@@ -180,7 +181,7 @@ def _check_url(url: str, *, allow_insecure_http: bool) -> str:
         )
     if parts.username or parts.password:
         raise ThothConfigError("Thoth API URL must not carry credentials: pass api_key or set THOTH_API_KEY")
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ThothConfigError(
             f"Thoth API URL uses plain http to a non-loopback host ({parts.hostname}): the API key "
             "would travel unencrypted. Use https://, or pass allow_insecure_http=True if you accept that."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import ipaddress
 import logging
 import logging.handlers
 import queue
@@ -14,6 +13,7 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 
+from thoth.models import is_loopback
 from thoth.policy import PolicyError
 from thoth.server.app import create_app
 from thoth.server.config import ServerConfig, build_config
@@ -57,7 +57,7 @@ def serve_command(
     bundle_signing_key: str | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
-    if insecure_dev and not _is_loopback(host):
+    if insecure_dev and not is_loopback(host):
         print(
             f"thoth serve: --insecure-dev accepts every request as an admin of every tenant, so it only "
             f"listens on a loopback address; --host {host} is not one (drop --insecure-dev and give "
@@ -124,15 +124,6 @@ def _reload(enforcer: Enforcer) -> None:
         active.version,
         len(active.policy.rules),
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name other than localhost may resolve anywhere
-        return False
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
