@@ -1,0 +1,168 @@
+"""Every Python block in README.md runs, in the README's order, against a real ``thoth serve``.
+
+A newcomer copies these blocks first; one that fails as written (a wrong argument type, a
+resolution sent with the agent's key) costs them an afternoon. The blocks run as written, in one
+namespace (a later block may use what an earlier one defined, as a reader would), with only what
+the README itself says is the reader's own given here: their ``agent``, their tool functions and
+the model's ``response`` (see ``reader_namespace``). Blocks with a top-level ``await`` run as the
+asyncio REPL runs them.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import inspect
+import io
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.conftest import ThothServer
+from thoth import _signing
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+POLICY = (ROOT / "examples" / "policy.yaml").read_text(encoding="utf-8")
+_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def readme_blocks() -> list[tuple[int, str]]:
+    """(line number, source) of each ```python block."""
+    text = README.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, match.start()) + 2, match.group(1)) for match in _BLOCK.finditer(text)]
+
+
+class ReadersAgent:
+    """What the quick start calls ``agent``: any object with a ``.tools`` list and a way to run."""
+
+    def __init__(self) -> None:
+        self.tools = [read_file, summarize]
+
+    def run(self, task: str) -> str:
+        by_name = {getattr(tool, "__name__", ""): tool for tool in self.tools}
+        return str(by_name["summarize"](text=by_name["read_file"](path="report.txt") + " " + task))
+
+
+def read_file(path: str) -> str:
+    return f"contents of {path}"
+
+
+def summarize(text: str) -> str:
+    return text[:40]
+
+
+def search_docs(query: str) -> list[str]:
+    return [f"doc about {query}"]
+
+
+def search(q: str) -> list[str]:
+    return [f"result for {q}"]
+
+
+def send_email(to: str, subject: str = "") -> str:
+    raise AssertionError("the README's examples never let send_email run")
+
+
+def delete_customer(customer_id: str) -> str:
+    raise AssertionError("no-deletes blocks delete_customer")
+
+
+def model_response() -> SimpleNamespace:
+    """An OpenAI chat completion asking for one tool call, in the SDK's object shape."""
+    call = SimpleNamespace(
+        id="call_1",
+        type="function",
+        function=SimpleNamespace(name="search_docs", arguments='{"query": "refunds"}'),
+    )
+    return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(tool_calls=[call]))])
+
+
+def reader_namespace() -> dict[str, Any]:
+    return {
+        "__name__": "__readme__",
+        "agent": ReadersAgent(),
+        "response": model_response(),
+        "search_docs": search_docs,
+        "search": search,
+        "send_email": send_email,
+        "delete_customer": delete_customer,
+    }
+
+
+@pytest.fixture(scope="module")
+def readme_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThothServer]:
+    workdir = tmp_path_factory.mktemp("readme")
+    key = _signing.generate_private_key()
+    (workdir / "bundle.pem").write_bytes(_signing.private_key_pem(key))
+    (workdir / "bundle.pub.pem").write_text(_signing.public_key_pem(key), encoding="utf-8")
+    server = ThothServer(
+        workdir, policy_text=POLICY, extra_args=["--bundle-signing-key", str(workdir / "bundle.pem")]
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def namespace() -> dict[str, Any]:
+    return reader_namespace()
+
+
+@pytest.fixture
+def readers_environment(readme_server: ThothServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(readme_server.workdir)  # the local-mode block names bundle.pub.pem
+    monkeypatch.setenv("THOTH_API_URL", readme_server.url)
+    monkeypatch.setenv("THOTH_API_KEY", readme_server.api_key)
+    monkeypatch.setenv("THOTH_ADMIN_KEY", readme_server.admin_key)
+    monkeypatch.setenv("THOTH_TENANT_ID", readme_server.tenant_id)
+
+
+def run_block(source: str, filename: str, namespace: dict[str, Any]) -> str:
+    """Run one block as a module body would run (top-level await allowed); what it printed."""
+    code = compile(source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        if code.co_flags & inspect.CO_COROUTINE:
+            asyncio.run(eval(code, namespace))  # noqa: S307 - the README's own code, on purpose
+        else:
+            exec(code, namespace)  # noqa: S102 - the README's own code, on purpose
+    return printed.getvalue()
+
+
+def test_the_readme_has_the_blocks_this_file_runs() -> None:
+    assert len(readme_blocks()) >= 9  # a block lost in an edit would silently stop being run
+
+
+@pytest.mark.parametrize(
+    ("line", "source"), readme_blocks(), ids=[f"README.md:{n}" for n, _ in readme_blocks()]
+)
+def test_readme_block_runs_as_written(
+    line: int, source: str, namespace: dict[str, Any], readers_environment: None
+) -> None:
+    printed = run_block(source, f"README.md:{line}", namespace)
+    for shown in shown_output(source):  # the output the README shows is the output it gives
+        assert shown in printed, f"README.md:{line}: shows {shown!r} printed; it printed {printed!r}"
+
+
+def shown_output(source: str) -> list[str]:
+    """What a block says it prints: ``print(...)  # this``, or ``# lines`` right under a print."""
+    shown, lines = [], source.splitlines()
+    for index, text in enumerate(lines):
+        if not text.lstrip().startswith("print("):
+            continue
+        if "  # " in text:
+            shown.append(text.split("  # ", 1)[1])
+        shown += [
+            below[2:] for below in itertools.takewhile(lambda t: t.startswith("# "), lines[index + 1 :])
+        ]
+    return shown
