@@ -10,8 +10,12 @@ sets it with no exception; ``.ci/run`` sets it for ``make test`` too.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
+from pathlib import Path
 
 import pytest
+
+INTEGRATIONS = Path(__file__).parent / "integrations"
 
 
 def _unexpected_skips(terminal: pytest.TerminalReporter) -> list[str]:
@@ -39,3 +43,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for line in skips:
             terminal.write_line(f"  {line}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A framework suite skipped at import (its framework is not installed here) says where it
+    runs: each has its own virtualenv, so ``make test``'s skip list does not read as lost tests."""
+    report = yield
+    path = Path(str(collector.path))
+    if report.skipped and isinstance(report.longrepr, tuple) and path.is_relative_to(INTEGRATIONS):
+        where, line, reason = report.longrepr
+        if "could not import" in reason:
+            framework = path.relative_to(INTEGRATIONS).parts[0].replace("_", "-")
+            suffix = f": this suite runs in its own virtualenv (make test-integration-{framework})"
+            report.longrepr = (where, line, reason + suffix)
+    return report

@@ -17,6 +17,8 @@ import inspect
 import io
 import itertools
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,13 +34,13 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 POLICY = (ROOT / "examples" / "policy.yaml").read_text(encoding="utf-8")
-_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-def readme_blocks() -> list[tuple[int, str]]:
-    """(line number, source) of each ```python block."""
+def readme_blocks(language: str = "python") -> list[tuple[int, str]]:
+    """(line number, source) of each ```python (or other ``language``) block."""
     text = README.read_text(encoding="utf-8")
-    return [(text.count("\n", 0, match.start()) + 2, match.group(1)) for match in _BLOCK.finditer(text)]
+    block = re.compile(rf"^```{language}\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+    return [(text.count("\n", 0, match.start()) + 2, match.group(1)) for match in block.finditer(text)]
 
 
 class ReadersAgent:
@@ -166,3 +168,23 @@ def shown_output(source: str) -> list[str]:
             below[2:] for below in itertools.takewhile(lambda t: t.startswith("# "), lines[index + 1 :])
         ]
     return shown
+
+
+def test_the_readme_policy_passes_check_and_its_cases_pass_policy_test(tmp_path: Path) -> None:
+    """The policy file and the ``thoth policy test`` cases the README shows work as shown."""
+    yaml_blocks = [source for _, source in readme_blocks("yaml")]
+    policy = next(source for source in yaml_blocks if source.startswith("version:"))
+    cases = next(source for source in yaml_blocks if source.startswith("cases:"))
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    (tmp_path / "cases.yaml").write_text(cases, encoding="utf-8")
+    check = _thoth("policy", "check", "policy.yaml", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    tested = _thoth("policy", "test", "policy.yaml", "cases.yaml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert f"{cases.count('- name:')} passed, 0 failed" in tested.stdout
+
+
+def _thoth(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "thoth.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
