@@ -309,6 +309,8 @@ def _policy_check(args: argparse.Namespace) -> int:
     policy = _read_policy(args.file)
     if policy is None:
         return EXIT_FAILED
+    for warning in policy.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     engine = policy.engine.name if policy.engine else "none"
     print(f"{args.file}: OK, {len(policy.rules)} rules, {len(policy.tags)} tags (CEL engine: {engine})")
     return EXIT_OK

@@ -227,3 +227,25 @@ def test_insecure_dev_refuses_a_non_loopback_address(host: str, tmp_path: Path) 
     assert result.returncode == 2
     assert "--insecure-dev" in result.stderr and f"--host {host} is not one" in result.stderr
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
+
+
+def test_policy_check_refuses_an_empty_file_warns_without_version_and_names_no_position(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# rules to come\n")
+    refused = thoth("policy", "check", str(empty))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"{empty}: the policy file is empty: write at least `version: 1`")
+    unversioned = tmp_path / "unversioned.yaml"
+    unversioned.write_text("rules:\n  - {id: no-deletes, tools: [delete_*], decision: BLOCK}\n")
+    warned = thoth("policy", "check", str(unversioned))
+    assert warned.returncode == 0, warned.stderr
+    assert "OK, 1 rules" in warned.stdout
+    assert warned.stderr.startswith(
+        f"{unversioned}: warning: no `version`: read as version 1; add `version: 1`"
+    )
+    missing = tmp_path / "missing.yaml"
+    absent = thoth("policy", "check", str(missing))
+    assert absent.returncode == 1
+    assert absent.stderr.strip() == f"{missing}: cannot read policy: No such file or directory"  # not at 1:1

@@ -18,6 +18,7 @@ from thoth.policy import (
     load_policy,
 )
 from thoth.policy.cel import CppCelEngine, RustCelEngine
+from thoth.policy.load import NO_VERSION_WARNING
 
 NOW = 1_800_000_000.0
 
@@ -387,10 +388,19 @@ def test_malformed_policies_are_refused_with_file_line_and_column(
     assert str(error).startswith(f"ops/policy.yaml:{line}:{column}: ")
 
 
-def test_an_empty_file_is_the_builtin_policy() -> None:
-    pol = load_policy("", "empty.yaml")
-    assert pol.rules == ()
+@pytest.mark.parametrize("text", ["", "\n# rules to come\n"])
+def test_an_empty_file_is_refused_and_a_bare_version_is_the_builtin_policy(text: str) -> None:
+    with pytest.raises(PolicyError, match="the policy file is empty") as caught:
+        load_policy(text, "empty.yaml")  # most likely the wrong file, or one cut short
+    assert str(caught.value).startswith("empty.yaml: the policy")  # the whole file: no made-up 1:1
+    pol = load_policy("version: 1\n", "scope-only.yaml")
+    assert (pol.rules, pol.warnings) == ((), ())
     assert decide(pol, call("x", approved_scope=frozenset())).decision is Decision.STEP_UP
+
+
+def test_a_policy_without_version_loads_with_a_warning() -> None:
+    pol = load_policy("rules: []\n", "old.yaml")
+    assert pol.warnings == (NO_VERSION_WARNING,)
 
 
 @pytest.mark.parametrize("engine_type", [CppCelEngine, RustCelEngine])

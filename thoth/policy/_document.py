@@ -6,10 +6,12 @@ from typing import Any
 
 
 class LocatedError(Exception):
-    """An error at a place in a file: ``file:line:column: message``."""
+    """An error at a place in a file: ``file:line:column: message``, or ``file: message`` for an
+    error of the whole file (it cannot be read, it is empty): a made-up 1:1 would send the reader
+    looking at the first character."""
 
-    def __init__(self, message: str, file: str, line: int, column: int) -> None:
-        super().__init__(f"{file}:{line}:{column}: {message}")
+    def __init__(self, message: str, file: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(f"{file}:{line}:{column}: {message}" if line is not None else f"{file}: {message}")
         self.message = message
         self.file = file
         self.line = line

@@ -66,6 +66,9 @@ from thoth.policy.rules import (
 )
 
 PolicyError = LocatedError
+NO_VERSION_WARNING: Final = (
+    "no `version`: read as version 1; add `version: 1` so that a later format is never misread as this one"
+)
 
 _TOP_KEYS: Final = {"version", "scope", "hold_timeout_seconds", "tags", "rules"}
 _RULE_KEYS: Final = {
@@ -165,9 +168,12 @@ def load_policy(text: str, file: str = "<policy>", engine: CelEngine | None = No
     from thoth.policy import _yaml
 
     doc = _yaml.load(text, file)
-    if doc is None:
-        doc = MarkedDict()
-        doc.mark, doc.marks, doc.styles = None, {}, {}
+    if doc is None:  # nothing but blanks and comments: most likely the wrong file, or one cut short
+        raise PolicyError(
+            "the policy file is empty: write at least `version: 1` (with no rules, only approved_scope "
+            "is enforced, as with no --policy)",
+            file,
+        )
     policy = load_document(doc, file, engine, text)
     policy.document = _as_json(doc, file)
     return policy
@@ -179,9 +185,7 @@ def _as_json(doc: Any, file: str) -> dict[str, Any]:
     try:
         data = json.loads(json.dumps(doc, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise PolicyError(
-            f"every value must be JSON (text, numbers, lists, maps): {exc}", file, 1, 1
-        ) from None
+        raise PolicyError(f"every value must be JSON (text, numbers, lists, maps): {exc}", file) from None
     assert isinstance(data, dict)
     return data
 
@@ -196,6 +200,7 @@ def load_document(
     version = top.get("version", 1)
     if version != 1:
         raise reader.fail("version must be 1", top, "version")
+    warnings = () if "version" in top else (NO_VERSION_WARNING,)
     scope = top.get("scope", "enforce")
     if scope not in ("enforce", "ignore"):
         raise reader.fail("scope must be 'enforce' or 'ignore'", top, "scope")
@@ -209,6 +214,7 @@ def load_document(
         hold_timeout_seconds=float(reader.number(top, "hold_timeout_seconds") or 900.0),
         engine=engine,
         source=file,
+        warnings=warnings,
     )
 
 
@@ -217,7 +223,7 @@ def load_policy_file(path: str | Path, engine: CelEngine | None = None) -> Polic
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy: {exc}", str(path), 1, 1) from None
+        raise PolicyError(f"cannot read policy: {getattr(exc, 'strerror', None) or exc}", str(path)) from None
     return load_policy(text, str(path), engine)
 
 

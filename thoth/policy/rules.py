@@ -245,6 +245,8 @@ class Policy:
     source: str = "<built-in>"
     #: The policy as JSON data (what a bundle carries); the built-in policy is ``{"version": 1}``.
     document: Mapping[str, Any] = attrs.field(factory=lambda: {"version": 1}, repr=False)
+    #: What is accepted but probably not meant (``thoth policy check`` and ``thoth serve`` say it).
+    warnings: tuple[str, ...] = ()
     _tag_cache: dict[str, frozenset[str]] = attrs.field(factory=dict, init=False)
     _uses_session: bool = attrs.field(default=False, init=False)
 

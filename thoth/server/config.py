@@ -133,7 +133,7 @@ def read_policy(path: str | Path) -> tuple[Policy, str]:
         data = path.read_bytes()
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy: {exc}", str(path), 1, 1) from None
+        raise PolicyError(f"cannot read policy: {getattr(exc, 'strerror', None) or exc}", str(path)) from None
     return load_policy(text, str(path)), hashlib.sha256(data).hexdigest()[:16]
 
 

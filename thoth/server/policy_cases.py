@@ -47,7 +47,7 @@ def run_cases(policy: Policy, text: str, file: str) -> list[CaseResult]:
     doc = _yaml.load(text, file)
     cases = doc.get("cases") if isinstance(doc, Mapping) else doc
     if not isinstance(cases, list) or not cases:
-        raise PolicyError("a cases file is a list of cases (or cases: [...])", file, 1, 1)
+        raise PolicyError("a cases file is a list of cases (or cases: [...])", file)
     return [_run_case(policy, case, index, file) for index, case in enumerate(cases, 1)]
 
 

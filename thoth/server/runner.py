@@ -124,6 +124,8 @@ def _reload(enforcer: Enforcer) -> None:
         active.version,
         len(active.policy.rules),
     )
+    for warning in active.policy.warnings:
+        log.warning("policy %s: %s", active.policy.source, warning)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -156,6 +158,8 @@ def serve(
         len(config.policy.rules),
         safe_url(config.db_url),
     )
+    for warning in config.policy.warnings:
+        log.warning("policy %s: %s", config.policy.source, warning)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

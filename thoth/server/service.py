@@ -336,7 +336,7 @@ class Enforcer:
         for a policy that does not load: the one in force stays."""
         path = self.config.policy_path
         if path is None:
-            raise PolicyError("no policy file to reload: thoth serve was started without --policy", "-", 1, 1)
+            raise PolicyError("no policy file to reload: thoth serve was started without --policy", "-")
         policy, version = read_policy(path)
         self.active = ActivePolicy(policy, version)
         return self.active
