@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from thoth.models import is_loopback
 from thoth.policy import PolicyError
+from thoth.server._http import BoundedHttpToolsProtocol
 from thoth.server.app import create_app
 from thoth.server.config import ServerConfig, build_config
 from thoth.server.migrate import SchemaError, error_line
@@ -166,13 +167,19 @@ def serve(
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            http=BoundedHttpToolsProtocol,  # httptools, with bounds on request heads and their time
+            ws="none",  # no WebSocket route: an upgrade is served as plain HTTP, not handed elsewhere
             lifespan="on",
             access_log=False,  # thoth.server.access logs one line per request, without secrets
             log_config=None,
             log_level=log_level,
             server_header=False,
             timeout_graceful_shutdown=10,
+            # uvicorn's default, stated because _http's head deadline starts where it does: an
+            # idle keep-alive connection is closed 5 s after its last response (httpx's pool
+            # drops its own after 5 s). No limit_concurrency: it counts idle connections, so
+            # held sockets would turn every request away with 503; _http bounds them instead.
+            timeout_keep_alive=5,
         )
     )
     # Everything loaded so far (SQLAlchemy, pydantic, Starlette, the policy) lives as long as the
