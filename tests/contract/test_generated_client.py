@@ -5,6 +5,7 @@ Each request it sends and each canned response is validated against openapi/thot
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -30,9 +31,9 @@ from thoth_api_client.models import (
     Health,
     Hold,
     HoldPage,
+    HoldPollResponse,
     HoldResolution,
     HoldState,
-    HoldStatus,
     IngestResult,
     ResolveHoldRequest,
 )
@@ -137,7 +138,7 @@ def test_every_operation_sync(server: list[str]) -> None:
         )
         assert isinstance(decision, EnforceResponse) and decision.decision == Decision.STEP_UP
         status = get_hold.sync(TOKEN, client=client)
-        assert isinstance(status, HoldStatus) and status.resolved is False
+        assert isinstance(status, HoldPollResponse) and status.resolved is False
         resolved = resolve_hold.sync(
             TOKEN,
             client=client,
@@ -164,7 +165,7 @@ async def test_every_operation_async(server: list[str]) -> None:
             ),
         )
         assert isinstance(decision, EnforceResponse) and decision.hold_token == TOKEN
-        assert isinstance(await get_hold.asyncio(TOKEN, client=client), HoldStatus)
+        assert isinstance(await get_hold.asyncio(TOKEN, client=client), HoldPollResponse)
         assert isinstance(
             await resolve_hold.asyncio(
                 TOKEN, client=client, body=ResolveHoldRequest(resolution=HoldResolution.BLOCK)
@@ -206,3 +207,46 @@ def test_errors_parse_into_the_error_schema() -> None:
         "user_id": "system",
         "environment": "prod",
     }
+
+
+def test_free_form_maps_are_plain_dicts_both_ways() -> None:
+    """tool_args, metadata, task_context and identity_binding take a dict as the caller has it
+    (no wrapper class to build), and a response's free-form maps read back as dicts."""
+    args = {"to": "bob@acme.com", "nested": {"cc": ["a", "b"]}, "n": 3}
+    with respx.mock() as router:
+        router.post(f"{BASE_URL}/v1/enforce").respond(
+            200, json={"decision": "MODIFY", "modified_tool_args": {"to": "[redacted]"}}
+        )
+        with _client() as client:
+            answer = enforce.sync(
+                client=client,
+                body=EnforceRequest(
+                    agent_id="a",
+                    tenant_id="t",
+                    tool_name="send_email",
+                    session_id="s",
+                    tool_args=args,
+                    task_context={"task_id": "t-1"},
+                    identity_binding={"agent_id": "a"},
+                ),
+            )
+        request = router.calls[0].request
+    validate_request(request)
+    sent = json.loads(request.content)
+    assert (sent["tool_args"], sent["task_context"], sent["identity_binding"]) == (
+        args,
+        {"task_id": "t-1"},
+        {"agent_id": "a"},
+    )
+    assert isinstance(answer, EnforceResponse) and answer.modified_tool_args == {"to": "[redacted]"}
+    event = Event.from_dict({**_event().to_dict(), "metadata": {"model": "gpt", "tokens": 12}})
+    assert event.metadata == {"model": "gpt", "tokens": 12} and event.to_dict()["metadata"] == event.metadata
+
+
+def test_stored_and_sent_events_type_their_times_alike() -> None:
+    stored = EventPage.from_dict({"items": [STORED]}).items[0]
+    sent = _event()
+    assert isinstance(stored.occurred_at, datetime.datetime) and isinstance(
+        sent.occurred_at, datetime.datetime
+    )
+    assert stored.received_at - stored.occurred_at == datetime.timedelta(seconds=1)

@@ -4,18 +4,11 @@ from .bundle_signature import BundleSignature
 from .bundle_signature_alg import BundleSignatureAlg
 from .decision import Decision
 from .enforce_request import EnforceRequest
-from .enforce_request_identity_binding import EnforceRequestIdentityBinding
-from .enforce_request_task_context_type_1 import EnforceRequestTaskContextType1
-from .enforce_request_tool_args import EnforceRequestToolArgs
 from .enforce_response import EnforceResponse
-from .enforce_response_modified_tool_args_type_0 import (
-    EnforceResponseModifiedToolArgsType0,
-)
 from .enforcement_mode import EnforcementMode
 from .error import Error
 from .error_details_type_0_item import ErrorDetailsType0Item
 from .event import Event
-from .event_metadata import EventMetadata
 from .event_page import EventPage
 from .event_type import EventType
 from .explain_request import ExplainRequest
@@ -27,9 +20,9 @@ from .health_status import HealthStatus
 from .health_store import HealthStore
 from .hold import Hold
 from .hold_page import HoldPage
+from .hold_poll_response import HoldPollResponse
 from .hold_resolution import HoldResolution
 from .hold_state import HoldState
-from .hold_status import HoldStatus
 from .ingest_result import IngestResult
 from .policy_bundle import PolicyBundle
 from .policy_bundle_policy import PolicyBundlePolicy
@@ -43,7 +36,6 @@ from .recorded_tool_input_schema_type_0 import RecordedToolInputSchemaType0
 from .resolve_hold_request import ResolveHoldRequest
 from .source_type import SourceType
 from .stored_event import StoredEvent
-from .stored_event_metadata_type_0 import StoredEventMetadataType0
 from .tool_inventory import ToolInventory
 from .tool_inventory_item import ToolInventoryItem
 from .tool_inventory_item_input_schema import ToolInventoryItemInputSchema
@@ -56,15 +48,10 @@ __all__ = (
     "Decision",
     "EnforcementMode",
     "EnforceRequest",
-    "EnforceRequestIdentityBinding",
-    "EnforceRequestTaskContextType1",
-    "EnforceRequestToolArgs",
     "EnforceResponse",
-    "EnforceResponseModifiedToolArgsType0",
     "Error",
     "ErrorDetailsType0Item",
     "Event",
-    "EventMetadata",
     "EventPage",
     "EventType",
     "ExplainRequest",
@@ -76,9 +63,9 @@ __all__ = (
     "HealthStore",
     "Hold",
     "HoldPage",
+    "HoldPollResponse",
     "HoldResolution",
     "HoldState",
-    "HoldStatus",
     "IngestResult",
     "PolicyBundle",
     "PolicyBundlePolicy",
@@ -92,7 +79,6 @@ __all__ = (
     "ResolveHoldRequest",
     "SourceType",
     "StoredEvent",
-    "StoredEventMetadataType0",
     "ToolInventory",
     "ToolInventoryItem",
     "ToolInventoryItemInputSchema",

@@ -1,21 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.enforcement_mode import EnforcementMode
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.enforce_request_identity_binding import EnforceRequestIdentityBinding
-    from ..models.enforce_request_task_context_type_1 import (
-        EnforceRequestTaskContextType1,
-    )
-    from ..models.enforce_request_tool_args import EnforceRequestToolArgs
-
 
 T = TypeVar("T", bound="EnforceRequest")
 
@@ -28,26 +20,26 @@ class EnforceRequest:
             '7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d'}
 
     Attributes:
-        agent_id (str):  Example: acme-corp.
-        tenant_id (str):  Example: acme-corp.
+        agent_id (str):
+        tenant_id (str):
         tool_name (str):  Example: send_email.
-        session_id (str):  Example: acme-corp.
+        session_id (str):
         user_id (str | Unset):  Default: 'system'.
         session_tool_calls (list[str] | Unset): Tool names already called in this session, the pending one last.
         approved_scope (list[str] | Unset):
         enforcement_mode (EnforcementMode | Unset):  Example: progressive.
         environment (str | Unset):  Default: 'prod'.
         enforcement_trace_id (str | Unset): Defaults to the session id.
-        tool_args (EnforceRequestToolArgs | Unset): The call's arguments, as the tool will receive them.
+        tool_args (Any | Unset): The call's arguments, as the tool will receive them (a JSON object).
         session_intent (str | Unset):
         purpose (str | Unset):
         data_classification (str | Unset):
-        task_context (EnforceRequestTaskContextType1 | str | Unset): Free text, or (atensec-thoth 0.5) an object such as
-            `{initiated_by, task_id, chain}`.
+        task_context (Any | str | Unset): Free text, or (atensec-thoth 0.5) an object such as `{initiated_by, task_id,
+            chain}`.
         action_attestation_id (str | Unset): One fresh id per call.
-        identity_binding (EnforceRequestIdentityBinding | Unset): The identity the caller binds the call to (atensec-
-            thoth 0.5). Any of `agent_id`, `tenant_id`, `user_id` it names must equal the request's own, else the call is
-            refused (BLOCK, `identity_mismatch`).
+        identity_binding (Any | Unset): The identity the caller binds the call to (atensec-thoth 0.5). Any of
+            `agent_id`, `tenant_id`, `user_id` it names must equal the request's own, else the call is refused (BLOCK,
+            `identity_mismatch`).
     """
 
     agent_id: str
@@ -60,20 +52,16 @@ class EnforceRequest:
     enforcement_mode: EnforcementMode | Unset = UNSET
     environment: str | Unset = "prod"
     enforcement_trace_id: str | Unset = UNSET
-    tool_args: EnforceRequestToolArgs | Unset = UNSET
+    tool_args: Any | Unset = UNSET
     session_intent: str | Unset = UNSET
     purpose: str | Unset = UNSET
     data_classification: str | Unset = UNSET
-    task_context: EnforceRequestTaskContextType1 | str | Unset = UNSET
+    task_context: Any | str | Unset = UNSET
     action_attestation_id: str | Unset = UNSET
-    identity_binding: EnforceRequestIdentityBinding | Unset = UNSET
+    identity_binding: Any | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.enforce_request_task_context_type_1 import (
-            EnforceRequestTaskContextType1,  # noqa: PLC0415
-        )
-
         agent_id = self.agent_id
 
         tenant_id = self.tenant_id
@@ -100,9 +88,7 @@ class EnforceRequest:
 
         enforcement_trace_id = self.enforcement_trace_id
 
-        tool_args: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tool_args, Unset):
-            tool_args = self.tool_args.to_dict()
+        tool_args = self.tool_args
 
         session_intent = self.session_intent
 
@@ -110,19 +96,15 @@ class EnforceRequest:
 
         data_classification = self.data_classification
 
-        task_context: dict[str, Any] | str | Unset
+        task_context: Any | str | Unset
         if isinstance(self.task_context, Unset):
             task_context = UNSET
-        elif isinstance(self.task_context, EnforceRequestTaskContextType1):
-            task_context = self.task_context.to_dict()
         else:
             task_context = self.task_context
 
         action_attestation_id = self.action_attestation_id
 
-        identity_binding: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.identity_binding, Unset):
-            identity_binding = self.identity_binding.to_dict()
+        identity_binding = self.identity_binding
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -165,14 +147,6 @@ class EnforceRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.enforce_request_identity_binding import (
-            EnforceRequestIdentityBinding,  # noqa: PLC0415
-        )
-        from ..models.enforce_request_task_context_type_1 import (
-            EnforceRequestTaskContextType1,  # noqa: PLC0415
-        )
-        from ..models.enforce_request_tool_args import EnforceRequestToolArgs  # noqa: PLC0415
-
         d = dict(src_dict)
         agent_id = d.pop("agent_id")
 
@@ -199,12 +173,7 @@ class EnforceRequest:
 
         enforcement_trace_id = d.pop("enforcement_trace_id", UNSET)
 
-        _tool_args = d.pop("tool_args", UNSET)
-        tool_args: EnforceRequestToolArgs | Unset
-        if isinstance(_tool_args, Unset):
-            tool_args = UNSET
-        else:
-            tool_args = EnforceRequestToolArgs.from_dict(_tool_args)
+        tool_args = d.pop("tool_args", UNSET)
 
         session_intent = d.pop("session_intent", UNSET)
 
@@ -212,33 +181,16 @@ class EnforceRequest:
 
         data_classification = d.pop("data_classification", UNSET)
 
-        def _parse_task_context(
-            data: object,
-        ) -> EnforceRequestTaskContextType1 | str | Unset:
+        def _parse_task_context(data: object) -> Any | str | Unset:
             if isinstance(data, Unset):
                 return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                task_context_type_1 = EnforceRequestTaskContextType1.from_dict(data)
-
-                return task_context_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EnforceRequestTaskContextType1 | str | Unset, data)
+            return cast(Any | str | Unset, data)
 
         task_context = _parse_task_context(d.pop("task_context", UNSET))
 
         action_attestation_id = d.pop("action_attestation_id", UNSET)
 
-        _identity_binding = d.pop("identity_binding", UNSET)
-        identity_binding: EnforceRequestIdentityBinding | Unset
-        if isinstance(_identity_binding, Unset):
-            identity_binding = UNSET
-        else:
-            identity_binding = EnforceRequestIdentityBinding.from_dict(
-                _identity_binding
-            )
+        identity_binding = d.pop("identity_binding", UNSET)
 
         enforce_request = cls(
             agent_id=agent_id,

@@ -10,9 +10,6 @@ from ..models.decision import Decision
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.enforce_response_modified_tool_args_type_0 import (
-        EnforceResponseModifiedToolArgsType0,
-    )
     from ..models.receipt import Receipt
 
 
@@ -34,7 +31,7 @@ class EnforceResponse:
             reason (None | str | Unset):
             violation_id (None | str | Unset):
             hold_token (None | str | Unset):
-            modified_tool_args (EnforceResponseModifiedToolArgsType0 | None | Unset):
+            modified_tool_args (Any | Unset):
             modification_reason (None | str | Unset):
             defer_reason (None | str | Unset):
             defer_timeout_seconds (float | None | Unset):
@@ -59,7 +56,7 @@ class EnforceResponse:
     reason: None | str | Unset = UNSET
     violation_id: None | str | Unset = UNSET
     hold_token: None | str | Unset = UNSET
-    modified_tool_args: EnforceResponseModifiedToolArgsType0 | None | Unset = UNSET
+    modified_tool_args: Any | Unset = UNSET
     modification_reason: None | str | Unset = UNSET
     defer_reason: None | str | Unset = UNSET
     defer_timeout_seconds: float | None | Unset = UNSET
@@ -78,9 +75,6 @@ class EnforceResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.enforce_response_modified_tool_args_type_0 import (
-            EnforceResponseModifiedToolArgsType0,  # noqa: PLC0415
-        )
         from ..models.receipt import Receipt  # noqa: PLC0415
 
         decision: str | Unset
@@ -109,13 +103,7 @@ class EnforceResponse:
         else:
             hold_token = self.hold_token
 
-        modified_tool_args: dict[str, Any] | None | Unset
-        if isinstance(self.modified_tool_args, Unset):
-            modified_tool_args = UNSET
-        elif isinstance(self.modified_tool_args, EnforceResponseModifiedToolArgsType0):
-            modified_tool_args = self.modified_tool_args.to_dict()
-        else:
-            modified_tool_args = self.modified_tool_args
+        modified_tool_args = self.modified_tool_args
 
         modification_reason: None | str | Unset
         if isinstance(self.modification_reason, Unset):
@@ -263,9 +251,6 @@ class EnforceResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.enforce_response_modified_tool_args_type_0 import (
-            EnforceResponseModifiedToolArgsType0,  # noqa: PLC0415
-        )
         from ..models.receipt import Receipt  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -312,28 +297,7 @@ class EnforceResponse:
 
         hold_token = _parse_hold_token(d.pop("hold_token", UNSET))
 
-        def _parse_modified_tool_args(
-            data: object,
-        ) -> EnforceResponseModifiedToolArgsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                modified_tool_args_type_0 = (
-                    EnforceResponseModifiedToolArgsType0.from_dict(data)
-                )
-
-                return modified_tool_args_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EnforceResponseModifiedToolArgsType0 | None | Unset, data)
-
-        modified_tool_args = _parse_modified_tool_args(
-            d.pop("modified_tool_args", UNSET)
-        )
+        modified_tool_args = d.pop("modified_tool_args", UNSET)
 
         def _parse_modification_reason(data: object) -> None | str | Unset:
             if data is None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,10 +11,6 @@ from ..models.enforcement_mode import EnforcementMode
 from ..models.event_type import EventType
 from ..models.source_type import SourceType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_metadata import EventMetadata
-
 
 T = TypeVar("T", bound="Event")
 
@@ -31,15 +27,15 @@ class Event:
         event_id (str): A UUID, bare or prefixed with the event's tenant (`acme:1b5b49fa-...`, as aten-thoth 0.1.15 and
             atensec-thoth send). Stored in one canonical form (lowercase, no prefix), so the same id resent in either form
             is a duplicate. A prefix that is not the event's `tenant_id` is refused with 403.
-        tenant_id (str):  Example: acme-corp.
-        agent_id (str):  Example: acme-corp.
-        session_id (str):  Example: acme-corp.
+        tenant_id (str):
+        agent_id (str):
+        session_id (str):
         event_type (EventType):  Example: TOOL_CALL_PRE.
         occurred_at (datetime.datetime):
         user_id (str | Unset):
         source_type (SourceType | Unset):  Example: agent_tool_call.
         content (str | Unset): Redacted, truncated JSON of the call's arguments or result.
-        metadata (EventMetadata | Unset):
+        metadata (Any | Unset):
         approved_scope (list[str] | Unset):
         enforcement_mode (EnforcementMode | Unset):  Example: progressive.
         session_tool_calls (list[str] | Unset):
@@ -66,7 +62,7 @@ class Event:
     user_id: str | Unset = UNSET
     source_type: SourceType | Unset = UNSET
     content: str | Unset = UNSET
-    metadata: EventMetadata | Unset = UNSET
+    metadata: Any | Unset = UNSET
     approved_scope: list[str] | Unset = UNSET
     enforcement_mode: EnforcementMode | Unset = UNSET
     session_tool_calls: list[str] | Unset = UNSET
@@ -103,9 +99,7 @@ class Event:
 
         content = self.content
 
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
+        metadata = self.metadata
 
         approved_scope: list[str] | Unset = UNSET
         if not isinstance(self.approved_scope, Unset):
@@ -204,8 +198,6 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_metadata import EventMetadata  # noqa: PLC0415
-
         d = dict(src_dict)
         event_id = d.pop("event_id")
 
@@ -230,12 +222,7 @@ class Event:
 
         content = d.pop("content", UNSET)
 
-        _metadata = d.pop("metadata", UNSET)
-        metadata: EventMetadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = EventMetadata.from_dict(_metadata)
+        metadata = d.pop("metadata", UNSET)
 
         approved_scope = cast(list[str], d.pop("approved_scope", UNSET))
 

@@ -21,6 +21,8 @@ class IngestResult:
         accepted (int): Events newly stored.
         duplicates (int | Unset): Events already stored under the same event_id.
         chain_breaks (int | Unset): Events whose hash chain did not verify (stored and flagged).
+        redacted (int | Unset): Events the server redacted before storing them (a secret or credential in their content,
+            metadata or arguments), as the SDK redacts what it sends.
         conflicts (int | Unset): Events whose event_id is already stored with a different body: not stored (the first
             one stands), counted here and in `conflict_event_ids`.
         conflict_event_ids (list[str] | Unset): The canonical ids of the conflicting events, at most 100.
@@ -29,6 +31,7 @@ class IngestResult:
     accepted: int
     duplicates: int | Unset = UNSET
     chain_breaks: int | Unset = UNSET
+    redacted: int | Unset = UNSET
     conflicts: int | Unset = UNSET
     conflict_event_ids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -39,6 +42,8 @@ class IngestResult:
         duplicates = self.duplicates
 
         chain_breaks = self.chain_breaks
+
+        redacted = self.redacted
 
         conflicts = self.conflicts
 
@@ -57,6 +62,8 @@ class IngestResult:
             field_dict["duplicates"] = duplicates
         if chain_breaks is not UNSET:
             field_dict["chain_breaks"] = chain_breaks
+        if redacted is not UNSET:
+            field_dict["redacted"] = redacted
         if conflicts is not UNSET:
             field_dict["conflicts"] = conflicts
         if conflict_event_ids is not UNSET:
@@ -73,6 +80,8 @@ class IngestResult:
 
         chain_breaks = d.pop("chain_breaks", UNSET)
 
+        redacted = d.pop("redacted", UNSET)
+
         conflicts = d.pop("conflicts", UNSET)
 
         conflict_event_ids = cast(list[str], d.pop("conflict_event_ids", UNSET))
@@ -81,6 +90,7 @@ class IngestResult:
             accepted=accepted,
             duplicates=duplicates,
             chain_breaks=chain_breaks,
+            redacted=redacted,
             conflicts=conflicts,
             conflict_event_ids=conflict_event_ids,
         )

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.stored_event_metadata_type_0 import StoredEventMetadataType0
-
 
 T = TypeVar("T", bound="StoredEvent")
 
@@ -29,13 +26,13 @@ class StoredEvent:
         agent_id (str):
         session_id (str):
         event_type (str):
-        occurred_at (str):
-        received_at (str):
+        occurred_at (datetime.datetime):
+        received_at (datetime.datetime):
         user_id (None | str | Unset):
         source_type (None | str | Unset):
         tool_name (None | str | Unset):
         content (None | str | Unset):
-        metadata (None | StoredEventMetadataType0 | Unset):
+        metadata (Any | Unset):
         enforcement_mode (None | str | Unset):
         violation_id (None | str | Unset):
         chain_index (int | None | Unset):
@@ -49,13 +46,13 @@ class StoredEvent:
     agent_id: str
     session_id: str
     event_type: str
-    occurred_at: str
-    received_at: str
+    occurred_at: datetime.datetime
+    received_at: datetime.datetime
     user_id: None | str | Unset = UNSET
     source_type: None | str | Unset = UNSET
     tool_name: None | str | Unset = UNSET
     content: None | str | Unset = UNSET
-    metadata: None | StoredEventMetadataType0 | Unset = UNSET
+    metadata: Any | Unset = UNSET
     enforcement_mode: None | str | Unset = UNSET
     violation_id: None | str | Unset = UNSET
     chain_index: int | None | Unset = UNSET
@@ -65,8 +62,6 @@ class StoredEvent:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.stored_event_metadata_type_0 import StoredEventMetadataType0  # noqa: PLC0415
-
         event_id = self.event_id
 
         tenant_id = self.tenant_id
@@ -77,9 +72,9 @@ class StoredEvent:
 
         event_type = self.event_type
 
-        occurred_at = self.occurred_at
+        occurred_at = self.occurred_at.isoformat()
 
-        received_at = self.received_at
+        received_at = self.received_at.isoformat()
 
         user_id: None | str | Unset
         if isinstance(self.user_id, Unset):
@@ -105,13 +100,7 @@ class StoredEvent:
         else:
             content = self.content
 
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, StoredEventMetadataType0):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
+        metadata = self.metadata
 
         enforcement_mode: None | str | Unset
         if isinstance(self.enforcement_mode, Unset):
@@ -189,8 +178,6 @@ class StoredEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.stored_event_metadata_type_0 import StoredEventMetadataType0  # noqa: PLC0415
-
         d = dict(src_dict)
         event_id = d.pop("event_id")
 
@@ -202,9 +189,9 @@ class StoredEvent:
 
         event_type = d.pop("event_type")
 
-        occurred_at = d.pop("occurred_at")
+        occurred_at = datetime.datetime.fromisoformat(d.pop("occurred_at"))
 
-        received_at = d.pop("received_at")
+        received_at = datetime.datetime.fromisoformat(d.pop("received_at"))
 
         def _parse_user_id(data: object) -> None | str | Unset:
             if data is None:
@@ -242,22 +229,7 @@ class StoredEvent:
 
         content = _parse_content(d.pop("content", UNSET))
 
-        def _parse_metadata(data: object) -> None | StoredEventMetadataType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_0 = StoredEventMetadataType0.from_dict(data)
-
-                return metadata_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StoredEventMetadataType0 | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
+        metadata = d.pop("metadata", UNSET)
 
         def _parse_enforcement_mode(data: object) -> None | str | Unset:
             if data is None:

@@ -19,7 +19,7 @@ T = TypeVar("T", bound="ToolInventory")
 class ToolInventory:
     """
     Attributes:
-        agent_id (str):  Example: acme-corp.
+        agent_id (str):
         tools (list[ToolInventoryItem]):
         source (str | Unset):
     """

@@ -114,8 +114,8 @@ def sync_detailed(
     """Read stored events, oldest first
 
     Args:
-        session_id (str | Unset):  Example: acme-corp.
-        agent_id (str | Unset):  Example: acme-corp.
+        session_id (str | Unset):
+        agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
@@ -155,8 +155,8 @@ def sync(
     """Read stored events, oldest first
 
     Args:
-        session_id (str | Unset):  Example: acme-corp.
-        agent_id (str | Unset):  Example: acme-corp.
+        session_id (str | Unset):
+        agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
@@ -191,8 +191,8 @@ async def asyncio_detailed(
     """Read stored events, oldest first
 
     Args:
-        session_id (str | Unset):  Example: acme-corp.
-        agent_id (str | Unset):  Example: acme-corp.
+        session_id (str | Unset):
+        agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
@@ -230,8 +230,8 @@ async def asyncio(
     """Read stored events, oldest first
 
     Args:
-        session_id (str | Unset):  Example: acme-corp.
-        agent_id (str | Unset):  Example: acme-corp.
+        session_id (str | Unset):
+        agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):

@@ -7,7 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.hold_status import HoldStatus
+from ...models.hold_poll_response import HoldPollResponse
 from ...types import Response
 
 
@@ -27,9 +27,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | HoldStatus | None:
+) -> Error | HoldPollResponse | None:
     if response.status_code == 200:
-        response_200 = HoldStatus.from_dict(response.json())
+        response_200 = HoldPollResponse.from_dict(response.json())
 
         return response_200
 
@@ -71,7 +71,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | HoldStatus]:
+) -> Response[Error | HoldPollResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     hold_token: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | HoldStatus]:
+) -> Response[Error | HoldPollResponse]:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
@@ -105,7 +105,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | HoldStatus]
+        Response[Error | HoldPollResponse]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +123,7 @@ def sync(
     hold_token: str,
     *,
     client: AuthenticatedClient,
-) -> Error | HoldStatus | None:
+) -> Error | HoldPollResponse | None:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
@@ -144,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | HoldStatus
+        Error | HoldPollResponse
     """
 
     return sync_detailed(
@@ -157,7 +157,7 @@ async def asyncio_detailed(
     hold_token: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | HoldStatus]:
+) -> Response[Error | HoldPollResponse]:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
@@ -178,7 +178,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | HoldStatus]
+        Response[Error | HoldPollResponse]
     """
 
     kwargs = _get_kwargs(
@@ -194,7 +194,7 @@ async def asyncio(
     hold_token: str,
     *,
     client: AuthenticatedClient,
-) -> Error | HoldStatus | None:
+) -> Error | HoldPollResponse | None:
     """Read the state of a step-up hold
 
      `resolved: false` means still pending; poll again after `Retry-After`
@@ -215,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | HoldStatus
+        Error | HoldPollResponse
     """
 
     return (

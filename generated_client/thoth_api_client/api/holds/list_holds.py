@@ -115,8 +115,8 @@ def sync_detailed(
 
     Args:
         status (HoldState | Unset):  Example: pending.
-        tenant_id (str | Unset):  Example: acme-corp.
-        session_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):
+        session_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -156,8 +156,8 @@ def sync(
 
     Args:
         status (HoldState | Unset):  Example: pending.
-        tenant_id (str | Unset):  Example: acme-corp.
-        session_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):
+        session_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -192,8 +192,8 @@ async def asyncio_detailed(
 
     Args:
         status (HoldState | Unset):  Example: pending.
-        tenant_id (str | Unset):  Example: acme-corp.
-        session_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):
+        session_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -231,8 +231,8 @@ async def asyncio(
 
     Args:
         status (HoldState | Unset):  Example: pending.
-        tenant_id (str | Unset):  Example: acme-corp.
-        session_id (str | Unset):  Example: acme-corp.
+        tenant_id (str | Unset):
+        session_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 

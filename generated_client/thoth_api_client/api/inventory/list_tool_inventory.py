@@ -105,8 +105,8 @@ def sync_detailed(
     """List recorded tools visible to the key
 
     Args:
-        agent_id (str | Unset):  Example: acme-corp.
-        tenant_id (str | Unset):  Example: acme-corp.
+        agent_id (str | Unset):
+        tenant_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -143,8 +143,8 @@ def sync(
     """List recorded tools visible to the key
 
     Args:
-        agent_id (str | Unset):  Example: acme-corp.
-        tenant_id (str | Unset):  Example: acme-corp.
+        agent_id (str | Unset):
+        tenant_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -176,8 +176,8 @@ async def asyncio_detailed(
     """List recorded tools visible to the key
 
     Args:
-        agent_id (str | Unset):  Example: acme-corp.
-        tenant_id (str | Unset):  Example: acme-corp.
+        agent_id (str | Unset):
+        tenant_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -212,8 +212,8 @@ async def asyncio(
     """List recorded tools visible to the key
 
     Args:
-        agent_id (str | Unset):  Example: acme-corp.
-        tenant_id (str | Unset):  Example: acme-corp.
+        agent_id (str | Unset):
+        tenant_id (str | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 

@@ -112,7 +112,7 @@ def sync_detailed(
     recorded for the agent is replaced.
 
     Args:
-        tenant_id (str):  Example: acme-corp.
+        tenant_id (str):
         body (ToolInventory):
 
     Raises:
@@ -148,7 +148,7 @@ def sync(
     recorded for the agent is replaced.
 
     Args:
-        tenant_id (str):  Example: acme-corp.
+        tenant_id (str):
         body (ToolInventory):
 
     Raises:
@@ -179,7 +179,7 @@ async def asyncio_detailed(
     recorded for the agent is replaced.
 
     Args:
-        tenant_id (str):  Example: acme-corp.
+        tenant_id (str):
         body (ToolInventory):
 
     Raises:
@@ -213,7 +213,7 @@ async def asyncio(
     recorded for the agent is replaced.
 
     Args:
-        tenant_id (str):  Example: acme-corp.
+        tenant_id (str):
         body (ToolInventory):
 
     Raises:

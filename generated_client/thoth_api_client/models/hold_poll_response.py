@@ -10,11 +10,11 @@ from attrs import field as _attrs_field
 from ..models.hold_resolution import HoldResolution
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="HoldStatus")
+T = TypeVar("T", bound="HoldPollResponse")
 
 
 @_attrs_define
-class HoldStatus:
+class HoldPollResponse:
     """Read tolerantly; older servers answer with a decision-shaped object.
 
     Example:
@@ -147,7 +147,7 @@ class HoldStatus:
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
-        hold_status = cls(
+        hold_poll_response = cls(
             hold_token=hold_token,
             resolved=resolved,
             resolution=resolution,
@@ -156,8 +156,8 @@ class HoldStatus:
             expires_at=expires_at,
         )
 
-        hold_status.additional_properties = d
-        return hold_status
+        hold_poll_response.additional_properties = d
+        return hold_poll_response
 
     @property
     def additional_keys(self) -> list[str]:
