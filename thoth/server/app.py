@@ -44,6 +44,8 @@ from thoth.server.schemas import (
     extensions_of,
 )
 from thoth.server.service import Enforcer
+from thoth.server.ui.console import Console
+from thoth.server.ui.headers import ConsoleHeaders
 from thoth.server.writer import StoreUnavailable, WriterClosed
 
 access_log = logging.getLogger("thoth.server.access")
@@ -82,11 +84,12 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/tool-inventory", api.list_tool_inventory, methods=["GET"]),
         Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
+        *Console(enforcer).routes(),  # /ui/: the approval console, on the same store
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog)],
+        middleware=[Middleware(AccessLog), Middleware(ConsoleHeaders)],
         exception_handlers={
             ApiError: _api_error,
             ClientDisconnect: _client_disconnected,

@@ -1,5 +1,6 @@
 """Step-up holds: tokens and the wire shapes (pure). Arguments are named by
-``thoth.receipts.args_sha256``, the digest a receipt names them by too."""
+``thoth.receipts.args_sha256``, the digest a receipt names them by too, and kept for the
+approver only as ``redacted_args``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
+from thoth._redaction import to_content
 from thoth._wire import DecisionType
 
 _RESOLUTION_OF: Final = {
@@ -20,6 +22,16 @@ _RESOLUTION_OF: Final = {
 def new_token() -> str:
     """An unguessable token (192 random bits)."""
     return "hold_" + secrets.token_urlsafe(24)
+
+
+#: how much of a call's arguments a hold keeps for its approver (as an event's content by default)
+REDACTED_ARGS_MAX_CHARS: Final = 4096
+
+
+def redacted_args(args: Mapping[str, Any]) -> str:
+    """What an approver reads of the call: its arguments redacted as the SDK redacts event
+    content (secrets replaced, cut to a bound), never the raw values the policy saw."""
+    return to_content(args, max_chars=REDACTED_ARGS_MAX_CHARS)
 
 
 def iso(epoch: float | None) -> str | None:
@@ -57,7 +69,7 @@ def to_hold(row: Mapping[str, Any], now: float) -> dict[str, Any]:
 
 
 def to_status(row: Mapping[str, Any], now: float, *, detail: bool = True) -> dict[str, Any]:
-    """The contract's HoldStatus, as the SDK polls it; without ``detail`` (a caller holding only
+    """The contract's HoldPollResponse, as the SDK polls it; without ``detail`` (a caller holding only
     the token) the reason names no approver and carries no free text."""
     current = state(row, now)
     resolution = _RESOLUTION_OF.get(current)

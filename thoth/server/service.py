@@ -503,6 +503,7 @@ def _hold_row(
         "user_id": request.user_id,
         "tool_name": request.tool_name,
         "args_sha256": receipts.args_sha256(request.tool_args),
+        "redacted_args": holds_mod.redacted_args(request.tool_args),
         "reason": reason,
         "rule_id": rule_id,
         "status": "pending",

@@ -62,6 +62,8 @@ holds = sa.Table(
     sa.Column("resolved_at", sa.Float),
     sa.Column("approver", sa.String(256)),
     sa.Column("resolution_reason", sa.Text),
+    # what an approver reads: the call's arguments as thoth redacts event content (holds.redacted_args)
+    sa.Column("redacted_args", sa.Text),
     sa.Index("ix_thoth_holds_tenant", "tenant_id", "created_at"),
 )
 
@@ -117,6 +119,27 @@ sessions = sa.Table(
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("chain_index", sa.Integer),
     sa.Column("chain_hash", sa.String(64)),
+)
+
+server_secrets = sa.Table(
+    "thoth_secrets",
+    metadata,
+    # what every replica on this store must share (the console's cookie key), by name: the
+    # first replica that needs one creates it (server_secret)
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "thoth_console_sessions",
+    metadata,
+    # a console sign-in, until it expires or its user signs out (deleted): named by a digest of
+    # its id (the cookie holds the id) and its key by the KeyRing's digest (never the key)
+    sa.Column("id_sha256", sa.String(64), primary_key=True),
+    sa.Column("key_digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
 )
 
 
@@ -670,6 +693,42 @@ def list_tools(
     query = query.order_by(table.c.tenant_id, table.c.agent_id, table.c.tool_name).limit(limit).offset(offset)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# -- per-server secrets and console sessions ------------------------------------------------------
+
+
+def server_secret(conn: Connection, name: str, candidate: str, now: float) -> str:
+    """The secret called ``name``: ``candidate`` unless another replica stored one first (write)."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO thoth_secrets (name, value, created_at) VALUES (:name, :value, :now) "
+            "ON CONFLICT (name) DO NOTHING"
+        ),
+        {"name": name, "value": candidate, "now": now},
+    )
+    value = conn.execute(sa.select(server_secrets.c.value).where(server_secrets.c.name == name)).scalar_one()
+    return str(value)
+
+
+def insert_console_session(conn: Connection, row: Mapping[str, Any], now: float) -> None:
+    """Record a sign-in (write); expired sign-ins are swept here, so the table stays small."""
+    conn.execute(console_sessions.delete().where(console_sessions.c.expires_at <= now))
+    conn.execute(console_sessions.insert().values(dict(row)))
+
+
+def delete_console_session(conn: Connection, id_sha256: str) -> None:
+    """Sign out (write): the cookie that named this session no longer opens it."""
+    conn.execute(console_sessions.delete().where(console_sessions.c.id_sha256 == id_sha256))
+
+
+def get_console_session(engine: Engine, id_sha256: str, now: float) -> dict[str, Any] | None:
+    query = sa.select(console_sessions).where(
+        console_sessions.c.id_sha256 == id_sha256, console_sessions.c.expires_at > now
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def now() -> float:
