@@ -8,6 +8,7 @@ imported only by the commands that need them.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import time
@@ -686,16 +687,24 @@ def _print_event(event: Any) -> None:
     tool = _escaped(event.tool_name) if isinstance(event.tool_name, str) else ""
     chain = event.chain_status if isinstance(event.chain_status, str) else "-"
     session = _escaped(str(event.session_id))
-    occurred = _escaped(str(event.occurred_at))
+    occurred = _escaped(_wire_time(event.occurred_at))
     line = f"{occurred:27}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
     print(line + _decided_by(event))
     sys.stdout.flush()
 
 
+def _wire_time(moment: object) -> str:
+    """An RFC 3339 time as the wire spells it (``...Z`` for UTC), not Python's ``str()``."""
+    if not isinstance(moment, dt.datetime):
+        return str(moment)
+    text = moment.isoformat()
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+
+
 def _decided_by(event: Any) -> str:
     """``  local ALLOW (rule, ...) policy V`` for an event of a call decided in process."""
     metadata = getattr(event, "metadata", None)
-    properties = getattr(metadata, "additional_properties", None) or {}
+    properties = metadata if isinstance(metadata, dict) else {}
     local = properties.get("local_decision")
     if not isinstance(local, dict):
         return ""
