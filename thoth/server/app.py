@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thoth._version import __version__
 from thoth.server import cursors
+from thoth.server._limiter import FailureLimiter, client_key
 from thoth.server.auth import Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
@@ -63,7 +64,8 @@ def create_app(config: ServerConfig) -> Starlette:
     """The enforcer as an ASGI app. Its store and writer live until the lifespan ends
     (or ``app.state.enforcer.close()`` is called)."""
     enforcer = Enforcer(config)
-    api = _Api(enforcer)
+    limiter = FailureLimiter()  # refused keys per client, for the API and the console's sign-in
+    api = _Api(enforcer, limiter)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -84,7 +86,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/tool-inventory", api.list_tool_inventory, methods=["GET"]),
         Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
-        *Console(enforcer).routes(),  # /ui/: the approval console, on the same store
+        *Console(enforcer, limiter).routes(),  # /ui/: the approval console, on the same store
     ]
     app = Starlette(
         routes=routes,
@@ -107,16 +109,27 @@ def create_app(config: ServerConfig) -> Starlette:
 
 
 class _Api:
-    def __init__(self, enforcer: Enforcer) -> None:
+    def __init__(self, enforcer: Enforcer, limiter: FailureLimiter) -> None:
         self.enforcer = enforcer
         self.config = enforcer.config
+        self.limiter = limiter
 
     def principal(self, request: Request, *, ingest: bool = False) -> Principal:
+        """The caller's key, or 401; 429 for a client locked out by its refused keys (_limiter),
+        before its key is looked at, so a lockout says nothing about the key it sent."""
+        client = client_key(request.client.host if request.client else None)
+        wait = self.limiter.retry_after(client)
+        if wait is not None:
+            raise rate_limited(wait)
         headers = request.headers
         principal = self.enforcer.keys.resolve(headers.get("x-api-key"), headers.get("authorization"))
         if principal is None and ingest:  # atensec-thoth's dedicated event-ingest token
             principal = self.enforcer.keys.resolve(headers.get("x-thoth-event-ingest-token"), None)
         if principal is None:
+            sent = (headers.get(name, "") for name in _CREDENTIAL_HEADERS)
+            wait = refused(self.limiter, client, self.enforcer.keys.digest_of("\x00".join(sent)))
+            if wait is not None:
+                raise rate_limited(wait)
             raise ApiError(401, "unauthorized", "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
         request.scope["thoth.principal"] = principal.name
         return principal
@@ -255,6 +268,31 @@ class _Api:
             return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
         return JSONResponse({"status": "ok", "version": __version__, "time": now, "store": "ok"})
+
+
+_CREDENTIAL_HEADERS: Final = ("x-api-key", "authorization", "x-thoth-event-ingest-token")
+
+
+def refused(limiter: FailureLimiter, client: str, attempt: str) -> int | None:
+    """Count a refused credential (``attempt``: a keyed digest of it) against ``client``; the
+    seconds to wait when that locks the client out, which is logged (the address, never a key)."""
+    wait = limiter.failed(client, attempt)
+    if wait is not None:
+        error_log.warning(
+            "client %s locked out for %d s: more than %d different keys refused in %d s",
+            client,
+            wait,
+            limiter.threshold,
+            limiter.window,
+        )
+    return wait
+
+
+def rate_limited(wait: int) -> ApiError:
+    """The API's 429 for a client locked out by its refused keys (openapi TooManyRequests)."""
+    return ApiError(
+        429, "rate_limited", "too many refused keys from this client; retry later", {"Retry-After": str(wait)}
+    )
 
 
 # -- input ------------------------------------------------------------------------------------------

@@ -2,18 +2,37 @@
 
 A key is given as ``TENANT:KEY`` (it acts for that tenant only) or as a plain ``KEY``
 (``*:KEY`` is the same): it acts for every tenant, which suits one team on one machine.
-Keys are kept only as SHA-256 digests and never logged; a key is named in logs by a
-short fingerprint of its digest.
+Keys are kept only as keyed digests, HMAC-SHA256 under a per-store secret (``thoth_secrets``,
+shared by every replica on the store, so a digest is the same on all of them and after a restart),
+and never logged: a key is named in logs, and as a hold's approver, by the first 8 hex digits of
+that digest. Without the secret a fingerprint or a stored digest cannot be used to confirm a
+guessed key offline (an unsalted SHA-256 could, and a weak key would fall at once).
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import hmac
+import secrets
 from collections.abc import Iterable, Mapping
+from typing import Final
 
 import attrs
 
 ANY_TENANT = "*"
+#: the store's name for the key-digest secret (thoth_secrets)
+SECRET_NAME: Final = "key-fingerprint"  # noqa: S105 - a row name, not a secret
+FINGERPRINT_HEX: Final = 8
+
+
+def new_secret() -> str:
+    """A fresh key-digest secret (256 random bits, URL-safe base64), as the store keeps it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def secret_bytes(stored: str) -> bytes:
+    """The HMAC key of a secret as the store keeps it."""
+    return base64.urlsafe_b64decode(stored.encode("ascii"))
 
 
 @attrs.frozen
@@ -31,10 +50,6 @@ class KeySpec:
             raise ValueError("an API key is KEY or TENANT:KEY, with neither part empty")
         return cls(tenant, key)
 
-    @property
-    def fingerprint(self) -> str:
-        return _digest(self.key)[:8]
-
 
 @attrs.frozen
 class Principal:
@@ -51,25 +66,34 @@ class Principal:
 DEV_PRINCIPAL = Principal(None, True, "insecure-dev")
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class KeyRing:
+    """The configured keys, looked up by their keyed digest (``secret``: see ``secret_bytes``)."""
+
     def __init__(
-        self, api_keys: Iterable[KeySpec], admin_keys: Iterable[KeySpec], insecure_dev: bool
+        self,
+        api_keys: Iterable[KeySpec],
+        admin_keys: Iterable[KeySpec],
+        insecure_dev: bool,
+        *,
+        secret: bytes,
     ) -> None:
+        if len(secret) < 16:
+            raise ValueError("the key-digest secret must be at least 128 bits")
         self.insecure_dev = insecure_dev
+        self._secret = secret
         grants: dict[str, tuple[set[str] | None, bool]] = {}
         for spec, admin in [(k, False) for k in api_keys] + [(k, True) for k in admin_keys]:
-            tenants, was_admin = grants.get(_digest(spec.key), (set(), False))
+            digest = self.digest_of(spec.key)
+            tenants, was_admin = grants.get(digest, (set(), False))
             if spec.tenant == ANY_TENANT or tenants is None:
                 tenants = None
             else:
                 tenants.add(spec.tenant)
-            grants[_digest(spec.key)] = (tenants, was_admin or admin)
+            grants[digest] = (tenants, was_admin or admin)
         self._principals: Mapping[str, Principal] = {
-            digest: Principal(None if tenants is None else frozenset(tenants), admin, f"key#{digest[:8]}")
+            digest: Principal(
+                None if tenants is None else frozenset(tenants), admin, f"key#{digest[:FINGERPRINT_HEX]}"
+            )
             for digest, (tenants, admin) in grants.items()
         }
 
@@ -90,11 +114,16 @@ class KeyRing:
         keys = {key for key in (x_api_key, bearer) if key}
         if len(keys) != 1:
             return None
-        return self._principals.get(_digest(keys.pop()))
+        return self._principals.get(self.digest_of(keys.pop()))
 
     def digest_of(self, key: str) -> str:
-        """How a key is named where it must not be kept (the console's sign-ins): see by_digest."""
-        return _digest(key)
+        """How a key is named where it must not be kept (the console's sign-ins): see by_digest.
+        HMAC-SHA256 under the store's secret, hex: the same on every replica of the store."""
+        return hmac.digest(self._secret, key.encode("utf-8", "surrogatepass"), "sha256").hex()
+
+    def fingerprint(self, key: str) -> str:
+        """What logs call a key (``key#`` + this is its principal's name): safe to show."""
+        return self.digest_of(key)[:FINGERPRINT_HEX]
 
     def by_digest(self, digest: str) -> Principal | None:
         """The principal of the key ``digest_of`` named, while that key is still configured."""

@@ -17,6 +17,7 @@ from thoth.models import is_loopback
 from thoth.policy import PolicyError
 from thoth.server._http import BoundedHttpToolsProtocol
 from thoth.server.app import create_app
+from thoth.server.auth import KeyRing
 from thoth.server.config import ServerConfig, build_config
 from thoth.server.migrate import SchemaError, error_line
 from thoth.server.service import Enforcer
@@ -148,9 +149,12 @@ def serve(
     sys.setswitchinterval(0.001)
     if config.insecure_dev:
         log.warning("--insecure-dev: every request is accepted as an admin of every tenant")
+    keys: KeyRing = app.state.enforcer.keys
     for spec in config.api_keys + config.admin_keys:
-        if spec.tenant == "*":
-            log.warning("key #%s acts for every tenant (give TENANT:KEY to bind it)", spec.fingerprint)
+        if spec.tenant == "*":  # a keyed fingerprint (auth.KeyRing.fingerprint), never the key
+            log.warning(
+                "key #%s acts for every tenant (give TENANT:KEY to bind it)", keys.fingerprint(spec.key)
+            )
     if config.receipt_signer is not None:
         log.info("decision receipts signed with Ed25519 key %s", config.receipt_signer.key_id)
     log.info(

@@ -16,7 +16,7 @@ import attrs
 from thoth import receipts
 from thoth.policy import Call, Decision, Policy, PolicyError, answer, decide
 from thoth.policy import bundle as bundles
-from thoth.server import cursors, store
+from thoth.server import auth, cursors, store
 from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
 from thoth.server.config import ServerConfig, read_policy
@@ -60,14 +60,23 @@ class Enforcer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.active = ActivePolicy(config.policy, config.policy_version)
-        self.keys = KeyRing(config.api_keys, config.admin_keys, config.insecure_dev)
         prepare_schema(config.db_url, migrate=config.migrate)
         self.engine = store.create_engine(
             config.db_url, pool_size=config.db_pool_size, sqlite_synchronous=config.sqlite_synchronous
         )
+        self.keys = KeyRing(
+            config.api_keys, config.admin_keys, config.insecure_dev, secret=self._key_secret()
+        )
         self.writer = self._new_writer()
         self.notifier = Notifier(config.webhook_url)
         self._bundle: PolicyBundle | None = None
+
+    def _key_secret(self) -> bytes:
+        """The store's key-digest secret (see thoth.server.auth), created by the first replica
+        that starts on it. Read once, before any request: the writer has not started writing."""
+        with self.engine.begin() as conn:
+            stored = store.server_secret(conn, auth.SECRET_NAME, auth.new_secret(), time.time())
+        return auth.secret_bytes(stored)
 
     def _new_writer(self) -> Writer:
         return Writer(self.engine, self.config.store_timeout_seconds, self.config.session_cache_size)

@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from thoth._version import __version__
 from thoth.server import store
+from thoth.server._limiter import FailureLimiter, client_key
 from thoth.server.auth import Principal
 from thoth.server.errors import ApiError
 from thoth.server.schemas import HOLD_TOKEN_PATTERN, RESOLVE_REQUEST
@@ -74,8 +75,9 @@ def templates() -> Environment:
 
 
 class Console:
-    def __init__(self, enforcer: Enforcer) -> None:
+    def __init__(self, enforcer: Enforcer, limiter: FailureLimiter) -> None:
         self.enforcer = enforcer
+        self.limiter = limiter  # the API's: a refused sign-in counts like a refused API key
         self.templates = templates()
         self._keys: ConsoleKeys | None = None
 
@@ -137,9 +139,13 @@ class Console:
         headers = request.headers
         if "authorization" not in headers and "x-api-key" not in headers:
             return await self.signed_in(request)
+        if (locked := self.locked_out(request)) is not None:
+            return locked
         principal = self.enforcer.keys.resolve(headers.get("x-api-key"), headers.get("authorization"))
         if principal is None:
-            self.failed_authentication(request)
+            sent = f"{headers.get('x-api-key', '')}\x00{headers.get('authorization', '')}"
+            if (locked := self.failed_authentication(request, sent)) is not None:
+                return locked
             return self.error(
                 401, "Not signed in", "This server has no such key.", {"WWW-Authenticate": "Bearer"}
             )
@@ -148,10 +154,25 @@ class Console:
             return self.error(403, "Not an admin key", _AGENT_KEY)
         return Visitor(principal, None, "")
 
-    def failed_authentication(self, request: Request) -> None:
-        """One place for every refused key (sign-in or Bearer), for the per-client limiter."""
-        client = request.client.host if request.client else "-"
+    def locked_out(self, request: Request) -> Response | None:
+        """429 for a client the limiter locked out, before any key of its is looked at."""
+        wait = self.limiter.retry_after(client_key(request.client.host if request.client else None))
+        return None if wait is None else self._too_many(wait)
+
+    def failed_authentication(self, request: Request, sent: str) -> Response | None:
+        """One place for every refused key (sign-in or Bearer), for the per-client limiter: a
+        429 page when this refusal locks the client out (``sent`` is digested, never kept)."""
+        client = client_key(request.client.host if request.client else None)
         log.warning("refused an unknown key from %s", client)
+        wait = self.limiter.failed(client, self.enforcer.keys.digest_of(sent))
+        if wait is None:
+            return None
+        log.warning("client %s locked out for %d s: too many different keys refused", client, wait)
+        return self._too_many(wait)
+
+    def _too_many(self, wait: int) -> HTMLResponse:
+        message = f"Too many wrong keys came from this address. Wait {wait} seconds, then try again."
+        return self.error(429, "Too many attempts", message, {"Retry-After": str(wait)})
 
     # -- pages ------------------------------------------------------------------------------------------
 
@@ -278,9 +299,12 @@ class Console:
         key = form.get("key", "").strip()
         if not key:
             return await self._login_page(request, 400, "Enter an admin key.")
+        if (locked := self.locked_out(request)) is not None:
+            return locked
         principal = self.enforcer.keys.resolve(key, None)
         if principal is None:
-            self.failed_authentication(request)
+            if (locked := self.failed_authentication(request, key)) is not None:
+                return locked
             return await self._login_page(request, 401, "This server has no such key.")
         if not principal.admin:
             return await self._login_page(request, 403, _AGENT_KEY)
