@@ -2,8 +2,13 @@
 
 Keys that name a secret (password, secret, token, api_key, authorization, ...)
 have their values replaced; string values that look like credentials (API keys,
-bearer tokens, JWTs, private keys) are replaced wherever they appear. The result
-is compact JSON, cut to a maximum length with a marker saying how much was cut.
+bearer tokens, JWTs, private keys, ``password=...`` assignments) are replaced
+wherever they appear. The result is compact JSON, cut to a maximum length with a
+marker saying how much was cut.
+
+``scrub`` is the same redaction for data that must otherwise stay as it is (the
+server's copy of an event a client sent): nothing cut, nothing but secrets changed,
+and a count of what was replaced.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "redact", "to_content"]
+__all__ = ["REDACTED", "redact", "scrub", "to_content"]
 
 REDACTED = "[REDACTED]"
 _MAX_DEPTH = 8
@@ -35,10 +40,33 @@ _SECRET_VALUE = re.compile(
     r"|\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{12,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))"
 )
+# ``password=hunter2``, ``api_key: abc``, ``"secret": "abc"`` inside free text (a log line, a URL's
+# query, JSON that was cut and no longer parses): the name stays, the value goes
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b(pass(?:word|wd|phrase)?|pwd|secret|client[-_]?secret|api[-_]?key|apikey|"
+    r"(?:access|auth|refresh|bearer|session)[-_]?token|private[-_]?key)"
+    r"([\"']?\s*[=:]\s*[\"']?)([^\s\"'&,;]+)"
+)
+_SCRUB_DEPTH = 64
 
 
 def _redact_text(text: str) -> str:
-    return _SECRET_VALUE.sub(REDACTED, text) if len(text) >= 16 else text
+    return _scrub_text(text)[0] if len(text) >= 16 else text
+
+
+def _scrub_text(text: str) -> tuple[str, int]:
+    text, count = _SECRET_VALUE.subn(REDACTED, text)
+    assigned = 0
+
+    def value_gone(match: re.Match[str]) -> str:
+        nonlocal assigned
+        if match.group(3) == REDACTED:  # redacted already (by the SDK, or above)
+            return match.group(0)
+        assigned += 1
+        return match.group(1) + match.group(2) + REDACTED
+
+    text = _SECRET_ASSIGNMENT.sub(value_gone, text)
+    return text, count + assigned
 
 
 def redact(value: Any, _depth: int = 0) -> Any:
@@ -90,3 +118,35 @@ def to_content(value: Any, *, max_chars: int, redactor: Callable[[Any], Any] | N
         return text
     marker = f"...[truncated {len(text) - max_chars} chars]"
     return text[: max(0, max_chars - len(marker))] + marker
+
+
+def scrub(value: Any) -> tuple[Any, int]:
+    """``value`` (parsed JSON) with its secrets replaced by ``[REDACTED]``, and how many were.
+
+    Unlike ``redact``, nothing else changes: no truncation, no limits on items. A string under
+    a key that names a secret is replaced; a number or a boolean there is not (``max_tokens``
+    and ``token_count`` are not credentials). Below a depth no real event reaches, a whole
+    subtree is replaced: unexamined data must not pass as examined.
+    """
+    return _scrub(value, 0)
+
+
+def _scrub(value: Any, depth: int) -> tuple[Any, int]:
+    if isinstance(value, str):
+        return _scrub_text(value) if len(value) >= 8 else (value, 0)
+    if not isinstance(value, dict | list):
+        return value, 0
+    if depth >= _SCRUB_DEPTH:
+        return REDACTED, 1
+    if isinstance(value, list):
+        items = [_scrub(item, depth + 1) for item in value]
+        return [item for item, _ in items], sum(count for _, count in items)
+    out: dict[str, Any] = {}
+    total = 0
+    for key, item in value.items():
+        if isinstance(item, str) and item not in ("", REDACTED) and _SECRET_KEY.search(str(key)):
+            out[key], count = REDACTED, 1
+        else:
+            out[key], count = _scrub(item, depth + 1)
+        total += count
+    return out, total

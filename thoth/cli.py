@@ -95,6 +95,23 @@ def _parser() -> argparse.ArgumentParser:
         "decision; also THOTH_SERVER_RECEIPT_SIGNING_KEY",
     )
     serve.add_argument(
+        "--auth-failure-limit",
+        type=int,
+        metavar="N",
+        help="different wrong keys a client address may send in a minute before it must wait "
+        "(429, 2 s doubling to 60 s); 0: no limit, e.g. behind a proxy that limits; default 10; "
+        "also THOTH_SERVER_AUTH_FAILURE_LIMIT",
+    )
+    serve.add_argument(
+        "--no-redact-events",
+        dest="redact_events",
+        action="store_false",
+        default=None,
+        help="store events as sent, without replacing the secrets and credentials found in their "
+        "content, metadata and extension fields (default: replaced, and counted); also "
+        "THOTH_SERVER_REDACT_EVENTS=false",
+    )
+    serve.add_argument(
         "--bundle-signing-key",
         metavar="PATH",
         help="Ed25519 private key (PKCS8 PEM, from `thoth receipt keygen`): sign the policy bundle that "
@@ -225,6 +242,8 @@ def _serve(args: argparse.Namespace) -> int:
         db_pool_size=args.db_pool_size,
         receipt_signing_key=args.receipt_signing_key,
         bundle_signing_key=args.bundle_signing_key,
+        redact_events=args.redact_events,
+        auth_failure_limit=args.auth_failure_limit,
     )
 
 

@@ -394,6 +394,7 @@ def test_events_are_stored_idempotently_and_chains_are_checked(thoth_server: Tho
             "accepted": 3,
             "duplicates": 0,
             "chain_breaks": 0,
+            "redacted": 0,
             "conflicts": 0,
             "conflict_event_ids": [],
         }
@@ -402,6 +403,7 @@ def test_events_are_stored_idempotently_and_chains_are_checked(thoth_server: Tho
             "accepted": 1,
             "duplicates": 3,
             "chain_breaks": 0,
+            "redacted": 0,
             "conflicts": 0,
             "conflict_event_ids": [],
         }
@@ -420,6 +422,7 @@ def test_events_are_stored_idempotently_and_chains_are_checked(thoth_server: Tho
             "accepted": 3,
             "duplicates": 0,
             "chain_breaks": 2,
+            "redacted": 0,
             "conflicts": 0,
             "conflict_event_ids": [],
         }

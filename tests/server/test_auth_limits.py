@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,3 +95,25 @@ def test_a_key_is_named_by_a_fingerprint_keyed_by_its_store_the_same_on_every_re
     assert _fingerprint_in(server) == fingerprint  # and kept across restarts
     other = make_thoth_server(extra_args=["--api-key", shared])  # another store, another secret
     assert _fingerprint_in(other) != fingerprint
+
+
+def test_a_request_without_a_key_is_told_401_even_from_a_locked_out_client(
+    make_thoth_server: Callable[..., ThothServer],
+) -> None:
+    server = make_thoth_server()
+    assert [_status(server, f"thoth_guess_{n:04d}").status_code for n in range(THRESHOLD + 1)][-1] == 429
+    with httpx.Client(base_url=server.url, timeout=10.0) as anonymous:  # nothing to guess with
+        assert anonymous.get("/v1/holds").status_code == 401
+
+
+def test_auth_failure_limit_zero_turns_the_limiter_off_and_a_bad_value_stops_the_start(
+    make_thoth_server: Callable[..., ThothServer],
+) -> None:
+    server = make_thoth_server(extra_args=["--auth-failure-limit", "0"])
+    statuses = {_status(server, f"thoth_guess_{n:04d}").status_code for n in range(3 * THRESHOLD)}
+    assert statuses == {401}
+    assert _status(server, server.admin_key).status_code == 200
+    bad = ThothServer(server.workdir / "bad", extra_args=["--auth-failure-limit", "-1"])
+    started = subprocess.run(bad.command(), capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode != 0
+    assert "--auth-failure-limit must be 0 (no limit) or more, not -1" in started.stderr

@@ -254,7 +254,17 @@ def test_one_hash_chain_sent_alternately_to_two_replicas_is_stored_without_gaps(
         answers.append((response.status_code, response.json()))
     breaks = sum(body.get("chain_breaks", 0) for _, body in answers)
     assert answers == [
-        (200, {"accepted": 1, "duplicates": 0, "chain_breaks": 0, "conflicts": 0, "conflict_event_ids": []})
+        (
+            200,
+            {
+                "accepted": 1,
+                "duplicates": 0,
+                "chain_breaks": 0,
+                "redacted": 0,
+                "conflicts": 0,
+                "conflict_event_ids": [],
+            },
+        )
     ] * len(events), f"{breaks} chain breaks in one valid chain of {len(events)}"
     for server in (a, b):
         stored = {e["chain_index"]: e["chain_status"] for e in server.events(session)}
@@ -310,6 +320,7 @@ def test_kill_9_right_after_the_answers_loses_no_decision_and_no_event(start_ser
         "accepted": len(events),
         "duplicates": 0,
         "chain_breaks": 0,
+        "redacted": 0,
         "conflicts": 0,
         "conflict_event_ids": [],
     }

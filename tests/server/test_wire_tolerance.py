@@ -138,6 +138,7 @@ def test_a_resend_with_other_content_is_a_conflict_the_sender_sees(thoth_server:
         "accepted": 0,
         "duplicates": 0,
         "chain_breaks": 0,
+        "redacted": 0,
         "conflicts": 1,
         "conflict_event_ids": [event_id],
     }

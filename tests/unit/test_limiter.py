@@ -143,6 +143,12 @@ def test_a_client_is_its_address_and_an_ipv6_client_its_64(host: str | None, key
 
 def test_nonsense_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
-        FailureLimiter(threshold=0)
+        FailureLimiter(threshold=-1)
     with pytest.raises(ValueError, match="base_delay"):
         FailureLimiter(base_delay=10.0, max_delay=5.0)
+
+
+def test_a_threshold_of_zero_is_no_limit_and_remembers_nothing() -> None:
+    lim = limiter(Clock(), threshold=0)
+    assert guess(lim, "c", 5000) == [None] * 5000
+    assert len(lim) == 0 and lim.retry_after("c") is None

@@ -84,8 +84,10 @@ class FailureLimiter:
         max_clients: int = MAX_CLIENTS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if threshold < 1 or max_clients < 1 or window <= 0 or not 0 < base_delay <= max_delay:
-            raise ValueError("a limiter needs threshold, max_clients >= 1 and 0 < base_delay <= max_delay")
+        if threshold < 0 or max_clients < 1 or window <= 0 or not 0 < base_delay <= max_delay:
+            raise ValueError(
+                "a limiter needs threshold >= 0 (0: off), max_clients >= 1 and 0 < base_delay <= max_delay"
+            )
         self.threshold = threshold
         self.window = window
         self.base_delay = base_delay
@@ -108,6 +110,8 @@ class FailureLimiter:
     def failed(self, client: str, attempt: str) -> int | None:
         """Count a refused credential (``attempt`` names it, e.g. a keyed digest); the wait, in
         whole seconds, when this refusal locks the client out, else None."""
+        if self.threshold == 0:  # off (--auth-failure-limit 0): nothing is remembered
+            return None
         now = self._clock()
         entry = self._remember(client)
         if entry.locked_until > now:  # a request that was let in before the lockout began

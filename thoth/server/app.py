@@ -64,7 +64,8 @@ def create_app(config: ServerConfig) -> Starlette:
     """The enforcer as an ASGI app. Its store and writer live until the lifespan ends
     (or ``app.state.enforcer.close()`` is called)."""
     enforcer = Enforcer(config)
-    limiter = FailureLimiter()  # refused keys per client, for the API and the console's sign-in
+    # refused keys per client, for the API and the console's sign-in
+    limiter = FailureLimiter(threshold=config.auth_failure_limit)
     api = _Api(enforcer, limiter)
 
     @asynccontextmanager
@@ -117,19 +118,21 @@ class _Api:
     def principal(self, request: Request, *, ingest: bool = False) -> Principal:
         """The caller's key, or 401; 429 for a client locked out by its refused keys (_limiter),
         before its key is looked at, so a lockout says nothing about the key it sent."""
+        headers = request.headers
         client = client_key(request.client.host if request.client else None)
-        wait = self.limiter.retry_after(client)
+        sends_a_key = any(name in headers for name in _CREDENTIAL_HEADERS)  # none: nothing to guess
+        wait = self.limiter.retry_after(client) if sends_a_key else None
         if wait is not None:
             raise rate_limited(wait)
-        headers = request.headers
         principal = self.enforcer.keys.resolve(headers.get("x-api-key"), headers.get("authorization"))
         if principal is None and ingest:  # atensec-thoth's dedicated event-ingest token
             principal = self.enforcer.keys.resolve(headers.get("x-thoth-event-ingest-token"), None)
-        if principal is None:
+        if principal is None and sends_a_key:
             sent = (headers.get(name, "") for name in _CREDENTIAL_HEADERS)
             wait = refused(self.limiter, client, self.enforcer.keys.digest_of("\x00".join(sent)))
             if wait is not None:
                 raise rate_limited(wait)
+        if principal is None:
             raise ApiError(401, "unauthorized", "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
         request.scope["thoth.principal"] = principal.name
         return principal

@@ -13,6 +13,7 @@ import attrs
 from thoth._signing import SigningKeyError
 from thoth.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.receipts import ReceiptSigner
+from thoth.server._limiter import THRESHOLD
 from thoth.server.auth import KeySpec
 from thoth.server.store import SQLITE_SYNCHRONOUS
 
@@ -21,6 +22,7 @@ BUILTIN_POLICY_VERSION: Final = "builtin"
 DEFAULT_DB_URL: Final = "sqlite:///thoth.db"
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 MAX_BATCH_EVENTS: Final = 1000
+AUTH_FAILURE_LIMIT: Final = THRESHOLD
 
 
 @attrs.frozen
@@ -43,12 +45,19 @@ class ServerConfig:
     policy_path: str | None = None  # where the policy was read from (SIGHUP reads it again)
     receipt_signer: ReceiptSigner | None = None  # signs a receipt for every decision; repr: key id only
     bundle_signer: ReceiptSigner | None = None  # signs the policy bundle; repr: key id only
+    redact_events: bool = True  # secrets in stored events replaced (thoth.server.redaction)
+    # different keys a client may have refused in a minute before it waits (_limiter); 0: no limit
+    auth_failure_limit: int = AUTH_FAILURE_LIMIT
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
             raise ValueError(
                 f"--sqlite-synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, "
                 f"not {self.sqlite_synchronous!r}"
+            )
+        if self.auth_failure_limit < 0:
+            raise ValueError(
+                f"--auth-failure-limit must be 0 (no limit) or more, not {self.auth_failure_limit}"
             )
         if self.db_pool_size < 1:
             raise ValueError(f"--db-pool-size must be at least 1, not {self.db_pool_size}")
@@ -79,6 +88,8 @@ def build_config(
     db_pool_size: int | None = None,
     receipt_signing_key: str | None = None,
     bundle_signing_key: str | None = None,
+    redact_events: bool | None = None,
+    auth_failure_limit: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
@@ -112,6 +123,12 @@ def build_config(
         bundle_signer=read_signer(
             bundle_signing_key or env.get("THOTH_SERVER_BUNDLE_SIGNING_KEY") or None, "--bundle-signing-key"
         ),
+        redact_events=redact_events
+        if redact_events is not None
+        else _bool_env(env, "THOTH_SERVER_REDACT_EVENTS", default=True),
+        auth_failure_limit=auth_failure_limit
+        if auth_failure_limit is not None
+        else _int_env(env, "THOTH_SERVER_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT),
     )
 
 
@@ -145,3 +162,16 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
         return int(text)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {text!r}") from None
+
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _bool_env(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in _TRUE | _FALSE:
+        raise ValueError(f"{name} must be true or false (1/0, yes/no, on/off), not {text!r}")
+    return text in _TRUE

@@ -57,6 +57,8 @@ def serve_command(
     db_pool_size: int | None = None,
     receipt_signing_key: str | None = None,
     bundle_signing_key: str | None = None,
+    redact_events: bool | None = None,
+    auth_failure_limit: int | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     if insecure_dev and not is_loopback(host):
@@ -80,6 +82,8 @@ def serve_command(
             db_pool_size=db_pool_size,
             receipt_signing_key=receipt_signing_key,
             bundle_signing_key=bundle_signing_key,
+            redact_events=redact_events,
+            auth_failure_limit=auth_failure_limit,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)
@@ -157,6 +161,8 @@ def serve(
             )
     if config.receipt_signer is not None:
         log.info("decision receipts signed with Ed25519 key %s", config.receipt_signer.key_id)
+    if not config.redact_events:
+        log.warning("--no-redact-events: events are stored as sent, secrets included")
     log.info(
         "policy %s (%d rules), store %s",
         config.policy.source,

@@ -270,7 +270,8 @@ class Enforcer:
                 event_id = canonical_event_id(event["event_id"], tenant)
             except EventIdError as exc:
                 raise ApiError(403, "forbidden", str(exc)) from None
-            prepared.append(store.prepare_event(event, event_id))  # hashing overlaps the writer's I/O
+            # hashing and redacting overlap the writer's I/O
+            prepared.append(store.prepare_event(event, event_id, redact=self.config.redact_events))
         keys = {(event.tenant_id, event.session_id) for event in prepared}
         result: dict[str, Any] = await self.writer.submit(
             lambda txn: store.ingest_events(txn.conn, prepared, txn, txn.now), keys
@@ -279,6 +280,8 @@ class Enforcer:
             log.warning(
                 "events: %d of a batch did not verify against their session's chain", result["chain_breaks"]
             )
+        if result["redacted"]:  # counted for the sender too (IngestResult.redacted)
+            log.info("events: %d of a batch had secrets redacted before storing", result["redacted"])
         if result["conflicts"]:
             log.warning(
                 "events: %d of a batch reuse a stored event_id with different content (not stored)",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from thoth.policy.session import Fact
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
+from thoth.server.redaction import scrub_event
 
 metadata = sa.MetaData()
 
@@ -40,6 +41,9 @@ events = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("signature", sa.Text),
     sa.Column("ingested_at", sa.String(64)),
+    # values the server replaced with [REDACTED] before storing (thoth.server.redaction): the body
+    # then no longer hashes to `hash`; the chain was checked on the event as sent
+    sa.Column("redacted", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("tenant_id", "event_id", name="uq_thoth_events_tenant_event"),
     sa.Index("ix_thoth_events_session", "tenant_id", "session_id", "chain_index"),
 )
@@ -313,22 +317,31 @@ class PreparedEvent(NamedTuple):
     row: tuple[str, str, str, str, str, int, str | None]
     signature: str | None
     ingested_at: str | None
+    redacted: int  # values replaced before storing (thoth.server.redaction)
 
 
-def prepare_event(event: Mapping[str, Any], event_id: str) -> PreparedEvent:
-    """``event_id`` is the event's id in its canonical form (``schemas.canonical_event_id``)."""
+def prepare_event(event: Mapping[str, Any], event_id: str, *, redact: bool = True) -> PreparedEvent:
+    """``event_id`` is the event's id in its canonical form (``schemas.canonical_event_id``).
+    The chain link is of the event as sent; the body stored is redacted unless ``redact`` is off."""
     canonical = canonical_json({k: v for k, v in event.items() if k not in UNHASHED_FIELDS})
     link = link_of(event, canonical)
     tenant, session, claimed = event["tenant_id"], event["session_id"], event.get("hash")
+    stored, redacted = scrub_event(event) if redact else (event, 0)
+    body = (
+        canonical_json({k: v for k, v in stored.items() if k not in UNHASHED_FIELDS})
+        if redacted
+        else canonical
+    )
     return PreparedEvent(
         tenant,
         event_id,
         session,
         link,
-        canonical.decode("utf-8"),
+        body.decode("utf-8"),
         (tenant, event_id, session, event["agent_id"], event["event_type"], link.chain_index, claimed),
         event.get("signature"),
         event.get("ingested_at"),
+        redacted,
     )
 
 
@@ -338,6 +351,7 @@ def stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("hash", "signature", "ingested_at"):
         if row[key] is not None:
             event[key] = row[key]
+    event["redacted"] = row["redacted"]
     return event
 
 
@@ -495,7 +509,7 @@ class ChainHeads(Protocol):
 
 _INSERT_COLUMNS = (
     "tenant_id, event_id, session_id, agent_id, event_type, chain_index, hash, "
-    "chain_status, received_at, body, signature, ingested_at"
+    "chain_status, received_at, body, signature, ingested_at, redacted"
 )
 
 
@@ -509,7 +523,7 @@ def ingest_events(
     """
     stored = _stored_bodies(conn, batch)
     rows: list[tuple[Any, ...]] = []
-    duplicates = breaks = 0
+    duplicates = breaks = redacted = 0
     conflicts: list[str] = []
     moved: dict[tuple[str, str], ChainHead | None] = {}  # each session's head as this batch moves it
     for event in sorted(batch, key=_chain_order):
@@ -526,12 +540,13 @@ def ingest_events(
         status, moved[session] = check_link(event.link, head)
         if status != "verified" and status != "unchained":
             breaks += 1
-        rows.append((*event.row, status, now, event.body, event.signature, event.ingested_at))
+        rows.append((*event.row, status, now, event.body, event.signature, event.ingested_at, event.redacted))
+        redacted += event.redacted > 0
     for session, head in moved.items():  # once per session, not once per event
         heads.move_head(session, head)
     if rows:
         sql = (
-            f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 12)}) "  # noqa: S608
+            f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 13)}) "  # noqa: S608
             "ON CONFLICT (tenant_id, event_id) DO NOTHING"
         )
         _write_many(conn, sql, rows)
@@ -539,6 +554,7 @@ def ingest_events(
         "accepted": len(rows),
         "duplicates": duplicates,
         "chain_breaks": breaks,
+        "redacted": redacted,
         "conflicts": len(conflicts),
         "conflict_event_ids": conflicts[:MAX_CONFLICT_IDS],
     }

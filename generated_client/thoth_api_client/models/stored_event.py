@@ -18,7 +18,8 @@ class StoredEvent:
     Example:
         {'event_id': '0b6f7c1e-3f0a-4c55-9d0e-2b7e6c1f9a10', 'tenant_id': 'acme-corp', 'agent_id': 'billing-agent',
             'session_id': '7f0c2a52-8f0e-4c4e-9a53-3f1a1f0b6f0d', 'event_type': 'TOOL_CALL_PRE', 'occurred_at':
-            '2026-11-25T10:00:00.123456Z', 'received_at': '2026-11-25T10:00:00.200000Z', 'chain_status': 'verified'}
+            '2026-11-25T10:00:00.123456Z', 'received_at': '2026-11-25T10:00:00.200000Z', 'chain_status': 'verified',
+            'redacted': 0}
 
     Attributes:
         event_id (str):
@@ -39,6 +40,10 @@ class StoredEvent:
         previous_hash (None | str | Unset):
         hash_ (None | str | Unset):
         chain_status (None | str | Unset): verified, unchained, gap, mismatch or fork, as checked on arrival.
+        redacted (int | Unset): Values the server replaced with `[REDACTED]` before storing the event (secrets and
+            credentials in its content, metadata and extension fields; 0 when none, or when the server runs with `--no-
+            redact-events`). The chain was checked on the event as sent and `hash` is the hash it was sent with, so an event
+            with `redacted` above 0 no longer re-hashes to its `hash`.
     """
 
     event_id: str
@@ -59,6 +64,7 @@ class StoredEvent:
     previous_hash: None | str | Unset = UNSET
     hash_: None | str | Unset = UNSET
     chain_status: None | str | Unset = UNSET
+    redacted: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +144,8 @@ class StoredEvent:
         else:
             chain_status = self.chain_status
 
+        redacted = self.redacted
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -173,6 +181,8 @@ class StoredEvent:
             field_dict["hash"] = hash_
         if chain_status is not UNSET:
             field_dict["chain_status"] = chain_status
+        if redacted is not UNSET:
+            field_dict["redacted"] = redacted
 
         return field_dict
 
@@ -285,6 +295,8 @@ class StoredEvent:
 
         chain_status = _parse_chain_status(d.pop("chain_status", UNSET))
 
+        redacted = d.pop("redacted", UNSET)
+
         stored_event = cls(
             event_id=event_id,
             tenant_id=tenant_id,
@@ -304,6 +316,7 @@ class StoredEvent:
             previous_hash=previous_hash,
             hash_=hash_,
             chain_status=chain_status,
+            redacted=redacted,
         )
 
         stored_event.additional_properties = d
