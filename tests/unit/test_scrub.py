@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import hypothesis
+import hypothesis.strategies as st
+
+from thoth import _redaction
 from thoth._redaction import REDACTED, redact, scrub
 from thoth.server.redaction import scrub_event
 
@@ -62,3 +66,28 @@ def test_a_subtree_too_deep_to_walk_is_replaced_not_passed_unexamined() -> None:
         value = [value]
     scrubbed, count = scrub(value)
     assert count == 1 and "sk-" not in json.dumps(scrubbed)
+
+
+_FRAGMENTS = (
+    *("password", "PassPhrase", "pwd", "client_secret", "api-key", "APIKEY", "access_token", "x"),
+    *("Authorization", "credential", "private_key", "cookie", "session-key", "signature", " pin "),
+    *("ssn", "cvv", "sk-", "thoth_live_", "AKIA", "ASIA", "ghp_", "xoxb-", "AIza", "eyJ", "Bearer "),
+    *(
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "=",
+        ": ",
+        '"',
+        ".",
+        "0123456789abcdefABCDEF",
+        "\u017f",
+        "\u212a",
+    ),  # long s, Kelvin: fold to s, k
+)
+
+
+@hypothesis.given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=6), max_size=12).map("".join))
+@hypothesis.settings(max_examples=2000, deadline=None)
+def test_the_fast_pre_check_never_hides_what_the_patterns_would_find(text: str) -> None:
+    patterns = (_redaction._SECRET_KEY, _redaction._SECRET_VALUE, _redaction._SECRET_ASSIGNMENT)
+    if not _redaction.may_hold_secret(text):
+        assert not [pattern.pattern for pattern in patterns if pattern.search(text)]

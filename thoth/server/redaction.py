@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from thoth._redaction import scrub
+from thoth._redaction import may_hold_secret, scrub
 
 __all__ = ["scrub_event"]
 
@@ -68,6 +68,8 @@ def _scrub_content(content: Any) -> tuple[Any, int]:
     and written back, compact, only when a secret was found in it."""
     if not isinstance(content, str) or content[:1] not in ("{", "["):
         return scrub(content)
+    if not may_hold_secret(content) and "\\u" not in content and "\\/" not in content:
+        return content, 0  # no secret's name or value in the text, and no escape could hide one
     try:
         parsed = json.loads(content)
     except ValueError:  # cut short, or not JSON after all: searched as text
