@@ -161,3 +161,40 @@ def assert_no_default_values(recorded: dict[str, dict[str, Any]], *values: str) 
         assert '"default"' not in schema
         for value in values:
             assert value not in schema
+
+
+# -- the generic containers a framework's tools can sit in (issue 14, item 12) -------------------------
+class ToolHolder:
+    """The generic shape the old SDK accepted: any object with a ``.tools`` list or dict."""
+
+    def __init__(self, tools: Any) -> None:
+        self.tools = tools
+
+
+def ping(host: str) -> str:
+    """A plain function, first in a mixed list (the list is then not judged a framework's one)."""
+    return f"pong {host}"
+
+
+GENERIC_SHAPES = ("list", "object_tools_list", "object_tools_dict", "list_after_a_plain_function", "dict")
+
+
+def generic_container(shape: str, tools: dict[str, Any]) -> Any:
+    """``tools`` (policy name -> framework tool) in the generic shape called ``shape``."""
+    items = list(tools.values())
+    if shape == "list":
+        return items
+    if shape == "object_tools_list":
+        return ToolHolder(items)
+    if shape == "object_tools_dict":
+        return ToolHolder(dict(tools))
+    if shape == "list_after_a_plain_function":
+        return [ping, *items]
+    assert shape == "dict", shape
+    return dict(tools)
+
+
+def held_tools(container: Any) -> list[Any]:
+    """What the container holds now, in order (the values of a dict)."""
+    tools = getattr(container, "tools", container)
+    return list(tools.values()) if isinstance(tools, dict) else list(tools)

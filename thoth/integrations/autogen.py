@@ -46,13 +46,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import GovernedCall, governed_by, instrumented_by, mark_governed, mark_instrumented
-from thoth.errors import ThothPolicyViolation
+from thoth.errors import ThothConfigError, ThothPolicyViolation
 from thoth.integrations._govern import is_async_callable
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
-__all__ = ["govern_function", "instrument", "wrap_autogen_tools"]
+__all__ = ["check_tool", "govern_function", "govern_tool", "instrument", "wrap_autogen_tools"]
 
 # The model's id for the tool call being executed, set around AutoGen's execute_function.
 _CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("thoth_autogen_call_id", default=None)
@@ -99,6 +99,31 @@ def govern_function(name: str, fn: Callable[..., Any], tracer: Tracer) -> Callab
 
     mark_governed(governed, tracer, fn)
     return governed
+
+
+def govern_tool(tool: Any, tracer: Tracer, name: str | None = None) -> Any:
+    """A copy of an AutoGen ``Tool`` whose function is governed by ``tracer``, to stand in its place
+    (in a list, a dict or ``.tools``): calling it, or its ``func``, is decided first. ``name`` is
+    ignored: the tool's own is used. A proxy given again is re-governed from its original tool.
+
+    Raises:
+        ThothConfigError: ``tool`` is not an AutoGen ``Tool`` (nothing to govern it by).
+    """
+    check_tool(tool)
+    return _governed_tool(getattr(tool, _ORIGINAL_TOOL, tool), tracer)
+
+
+def check_tool(tool: Any) -> None:
+    """Nothing for an AutoGen ``Tool`` that :func:`govern_tool` can govern; else raise.
+
+    Raises:
+        ThothConfigError: ``tool`` is not an AutoGen ``Tool`` (nothing to govern it by).
+    """
+    if not callable(getattr(getattr(tool, _ORIGINAL_TOOL, tool), "func", None)):
+        raise ThothConfigError(
+            f"thoth: cannot govern the AutoGen {type(tool).__name__} {getattr(tool, 'name', '')!r} "
+            "on its own: instrument the ConversableAgent that runs it"
+        )
 
 
 def instrument(agent: Any, tracer: Tracer) -> Any:

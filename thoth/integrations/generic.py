@@ -18,13 +18,21 @@ What is governed, and what is not:
   instrument it again; code that runs an ungoverned tool runs it as your own.
 * ``beta_tool`` objects of the Anthropic SDK are governed by their integration
   (:func:`thoth.integrations.anthropic.govern_tool`), in place.
+* A tool object of another supported framework (a LangChain ``StructuredTool``, an OpenAI
+  Agents ``FunctionTool``, an AutoGen ``Tool``) is governed by that framework's integration
+  (its ``govern_tool``), exactly as when it is instrumented on its own: never by replacing
+  its ``.run``, which would miss the framework's other entry points (``invoke``,
+  ``ainvoke``, ...). A framework that governs its tools only through the agent running them
+  (CrewAI, pydantic-ai, MCP, AgentChat, ag2, ...) cannot govern one sitting in a container:
+  ``instrument()`` refuses it with ``ThothConfigError`` before governing anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from thoth import _frameworks
 from thoth._governed import governed_by
 from thoth.errors import ThothConfigError
 
@@ -69,6 +77,9 @@ def govern_item(tool: Any, tracer: Tracer, name: str | None = None, owner: Any =
         from thoth.integrations.anthropic import govern_tool
 
         return govern_tool(tool, tracer, name=name)
+    framework_governor = _framework_governor(tool, name)
+    if framework_governor is not None:
+        return framework_governor(tool, tracer, name=name)
     name = name or _tool_name(tool)
     run = getattr(tool, "run", None)
     if callable(run):
@@ -91,12 +102,36 @@ def govern_item(tool: Any, tracer: Tracer, name: str | None = None, owner: Any =
     raise ThothConfigError(f"cannot govern {name!r}: a tool must have a .run method or be callable")
 
 
-def _govern_all(tools: list[Any], tracer: Tracer, owner: Any) -> list[Any]:
-    for tool in tools:  # refuse a shared tool before changing any
+def _framework_governor(tool: Any, name: str | None) -> Callable[..., Any] | None:
+    """The ``govern_tool`` of the framework ``tool`` belongs to; None for a tool of no framework.
+    Raises ThothConfigError for a framework tool that cannot be governed on its own."""
+    integration = _frameworks.tool_framework(tool)
+    return None if integration is None else _frameworks.tool_governor(integration, tool, name)
+
+
+def _check_all(tools: list[tuple[str | None, Any]], tracer: Tracer, owner: Any) -> None:
+    """Refuse a framework tool that cannot be governed, or a shared tool, before changing any."""
+    for name, tool in tools:
+        if _anthropic(tool):
+            continue
+        integration = _frameworks.tool_framework(tool)
+        if integration is not None:
+            _frameworks.check_tool(integration, tool, name)
+            continue
         run = getattr(tool, "run", None)
-        if callable(run) and not _anthropic(tool):
-            _check_shared(tool, _tool_name(tool), run, tracer, owner)
+        if callable(run):
+            _check_shared(tool, name or _tool_name(tool), run, tracer, owner)
+
+
+def _govern_all(tools: list[Any], tracer: Tracer, owner: Any) -> list[Any]:
+    _check_all([(None, tool) for tool in tools], tracer, owner)
     return [govern_item(tool, tracer, owner=owner) for tool in tools]
+
+
+def _govern_mapping(tools: MutableMapping[Any, Any], tracer: Tracer, owner: Any) -> None:
+    _check_all([(str(name), tool) for name, tool in tools.items()], tracer, owner)
+    for name in list(tools):
+        tools[name] = govern_item(tools[name], tracer, name=str(name), owner=owner)
 
 
 def _anthropic(obj: Any) -> bool:
@@ -110,8 +145,7 @@ def instrument(agent: Any, tracer: Tracer) -> Any:
 
         return anthropic.instrument(agent, tracer)
     if isinstance(agent, MutableMapping):
-        for name in list(agent):
-            agent[name] = govern_item(agent[name], tracer, name=str(name), owner=agent)
+        _govern_mapping(agent, tracer, agent)
         return agent
     if isinstance(agent, list):
         agent[:] = _govern_all(agent, tracer, agent)
@@ -125,8 +159,7 @@ def instrument(agent: Any, tracer: Tracer) -> Any:
     if isinstance(tools, list):
         tools[:] = _govern_all(tools, tracer, agent)
     elif isinstance(tools, MutableMapping):
-        for name in list(tools):
-            tools[name] = govern_item(tools[name], tracer, name=str(name), owner=agent)
+        _govern_mapping(tools, tracer, agent)
     else:
         agent.tools = type(tools)(_govern_all(list(tools), tracer, agent))
     return agent

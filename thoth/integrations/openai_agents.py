@@ -53,7 +53,7 @@ from thoth.errors import ThothConfigError, ThothPolicyViolation
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
-__all__ = ["govern_tool", "instrument", "thoth_guardrails"]
+__all__ = ["check_tool", "govern_tool", "instrument", "thoth_guardrails"]
 
 _GUARDRAIL_NAME = "thoth_policy"
 _GOVERNANCE = "_thoth_governance"  # on an agent: its _Governance
@@ -73,6 +73,8 @@ def instrument(obj: Any, tracer: Tracer) -> Any:
     """
     _install_hooks()
     if isinstance(obj, list | tuple):
+        for tool in obj:  # refuse one Thoth cannot see before changing any
+            check_tool(tool)
         for tool in obj:
             govern_tool(tool, tracer)
     elif hasattr(obj, "on_invoke_tool"):
@@ -89,6 +91,9 @@ def govern_tool(tool: Any, tracer: Tracer, name: str | None = None) -> Any:
     tracer replaces that one.
     """
     _install_hooks()
+    if not hasattr(tool, "on_invoke_tool"):  # e.g. a hosted tool in a list or dict of the user's
+        _govern_listed(tool, tracer)  # refuses it (it runs out of Thoth's sight), or passes a passive one
+        return tool
     mark_instrumented(tool, tracer)
     _govern_tool(tool, tracer)
     return tool
@@ -190,17 +195,26 @@ def _govern_agent(agent: Any, governance: _Governance, seen: set[int]) -> None:
             _govern_agent(reached, governance, seen)
 
 
-def _govern_listed(tool: Any, tracer: Tracer) -> None:
-    """A tool a governed agent may call: govern it, pass over one that runs nothing, or refuse it."""
-    if hasattr(tool, "on_invoke_tool"):
-        _govern_tool(tool, tracer)
-    elif type(tool).__name__ not in _PASSIVE_TOOLS:
+def check_tool(tool: Any) -> None:
+    """Nothing for a tool Thoth can govern (or one that runs nothing); else raise.
+
+    Raises:
+        ThothConfigError: the tool runs out of Thoth's sight (a hosted or local-executor tool).
+    """
+    if not hasattr(tool, "on_invoke_tool") and type(tool).__name__ not in _PASSIVE_TOOLS:
         raise ThothConfigError(
             f"Thoth cannot check calls to the {type(tool).__name__} {getattr(tool, 'name', '')!r}: it does "
             "not run through a function tool's on_invoke_tool (it runs locally through the SDK's own "
             "executor, or on OpenAI's side), so it would run ungoverned. Remove it from the agent, or "
             "expose what it does as a @function_tool."
         )
+
+
+def _govern_listed(tool: Any, tracer: Tracer) -> None:
+    """A tool a governed agent may call: govern it, pass over one that runs nothing, or refuse it."""
+    check_tool(tool)
+    if hasattr(tool, "on_invoke_tool"):
+        _govern_tool(tool, tracer)
 
 
 def _govern_tool(tool: Any, tracer: Tracer) -> None:
