@@ -229,6 +229,23 @@ def test_insecure_dev_refuses_a_non_loopback_address(host: str, tmp_path: Path) 
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
 
 
+@pytest.mark.parametrize(
+    ("db", "says"),
+    [
+        ("sqlite:///{tmp}/missing/thoth.db", "the SQLite file's directory {tmp}/missing does not exist"),
+        ("mysql://u@127.0.0.1/db", "unsupported store 'mysql': use sqlite:///PATH or postgresql://"),
+        ("not a url", "not a database URL (give e.g. sqlite:///thoth.db"),
+        ("postgresql://u@127.0.0.1:notaport/db", "not a database URL"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_one_line_at_start(db: str, says: str, tmp_path: Path) -> None:
+    result = thoth("serve", "--api-key", "k", "--port", "1", "--db", db.format(tmp=tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr  # no traceback
+    assert says.format(tmp=tmp_path) in result.stderr
+    assert not (tmp_path / "missing").exists()
+
+
 def test_policy_check_refuses_an_empty_file_warns_without_version_and_names_no_position(
     tmp_path: Path,
 ) -> None:

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
 import sqlalchemy as sa
@@ -183,7 +184,20 @@ def parse_url(url: str) -> URL:
         raise StoreConfigError(
             f"unsupported store {parsed.get_backend_name()!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
         )
+    _check_sqlite_directory(parsed)
     return parsed
+
+
+def _check_sqlite_directory(parsed: URL) -> None:
+    """SQLite creates a missing file but not its directory, and says only 'unable to open'."""
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return
+    directory = Path(path).expanduser().absolute().parent
+    if not directory.is_dir():
+        raise StoreConfigError(
+            f"the SQLite file's directory {directory} does not exist: create it, or give another --db"
+        )
 
 
 def new_engine(parsed: URL, **options: Any) -> Engine:
