@@ -26,11 +26,31 @@ EXIT_USAGE = 2
 HOLD_STATES = ("pending", "approved", "denied", "expired")
 
 
+def _make_output_terminal_safe() -> None:
+    """Every line ``thoth`` prints (and ``thoth serve`` logs) may hold what an agent sent: no
+    control character in it reaches the terminal as one (:mod:`thoth._terminal`)."""
+    from thoth._terminal import SafeStream
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, SafeStream):
+            setattr(sys, name, SafeStream(stream))
+
+
 class CliError(Exception):
     """A problem to report in one line, without a traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    saved = sys.stdout, sys.stderr
+    _make_output_terminal_safe()
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)

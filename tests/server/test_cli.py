@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ThothServer, free_port
 from tests.server.test_api import chained_events
+from thoth.server.chain import event_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,6 +107,33 @@ def test_holds_list_approve_and_deny(thoth_server: ThothServer) -> None:
         tokens[1]: "denied",
     }
     assert thoth_server.api_key not in refused.stderr + refused.stdout
+
+
+PAINT = "\x1b[2J\x1b[31mapproved\x07\rsafe_tool\u202e\x9b"  # clear, red, bell, CR, RTL override, CSI
+
+
+def test_what_an_agent_named_cannot_repaint_the_approvers_terminal(thoth_server: ThothServer) -> None:
+    session = f"cli-{uuid.uuid4()}"
+    token = thoth_server.enforce(
+        tool_name=PAINT, session_id=session, approved_scope=[], enforcement_mode="step_up"
+    )["hold_token"]
+    event = chained_events(thoth_server, session, 1)[0] | {"tool_name": PAINT}
+    event["hash"] = event_hash(event)
+    with thoth_server.client() as client:
+        client.post("/v1/events/batch", json=[event]).raise_for_status()
+    admin = as_user(thoth_server, thoth_server.admin_key)
+
+    outputs = [
+        thoth("holds", "list", "--session", session, env=admin),
+        thoth("holds", "approve", token, "--approver", "carol", env=admin),
+        thoth("events", "tail", "--session", session, env=admin),
+    ]
+
+    for output in outputs:
+        assert output.returncode == 0, output.stderr
+        shown = output.stdout + output.stderr
+        assert not [c for c in shown if c not in "\n\t" and not c.isprintable()], shown
+        assert "\\x1b[2J\\x1b[31mapproved\\x07\\rsafe_tool\\u202e\\x9b" in output.stdout  # shown, as escapes
 
 
 def test_events_tail_and_follow(thoth_server: ThothServer) -> None:
