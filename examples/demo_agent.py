@@ -70,9 +70,12 @@ class BillingAgent:
         if "include_pii=False" not in result:
             return fail("the export was not modified")
 
-        step("4. refund 2500 (held until an approver runs `thoth holds approve`)")
+        step("4. refund 2500 (held for an approver: Approve in the console, or `thoth holds approve`)")
         print("   -> waiting for a human ...", flush=True)
-        print("   ->", self.tool("issue_refund").run(invoice_id="INV-1001", amount=2500))
+        try:
+            print("   ->", self.tool("issue_refund").run(invoice_id="INV-1001", amount=2500))
+        except ThothPolicyViolation as violation:  # the approver said no: the refund never ran
+            print(f"   -> denied: {violation.reason} ({violation.reason_code})")
         return 0
 
 

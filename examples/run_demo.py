@@ -2,7 +2,9 @@
 
 1. starts `thoth serve` on a free loopback port with examples/policy.yaml and SQLite in a temp dir;
 2. runs examples/demo_agent.py, a scripted agent governed by thoth.instrument();
-3. when the agent's refund is held, approves it as an approver would: `thoth holds approve TOKEN`;
+3. when the agent's refund is held, prints the approvals console's address; run from a terminal,
+   it gives you a minute to click Approve or Deny there, then (or at once, run from a script)
+   approves it as an approver would: `thoth holds approve TOKEN`;
 4. prints the session's audit trail from the store, and exits 0 if everything happened as shown.
 """
 
@@ -75,17 +77,48 @@ def start_server(workdir: Path, api_key: str, admin_key: str) -> tuple[subproces
     raise SystemExit(f"the enforcer did not start; see {workdir / 'server.log'}")
 
 
+CONSOLE_WAIT_SECONDS = 60
+
+
+def interactive() -> bool:
+    """Run by a person at a terminal (not by a test, CI or a pipe): leave time for the console."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def resolved_in_console(client: httpx.Client, session_id: str, token: str, seconds: float) -> bool:
+    """Wait up to ``seconds`` for someone to resolve the hold in the console; say who did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        holds = client.get("/v1/holds", params={"session_id": session_id}).json()["items"]
+        hold = next((h for h in holds if h["hold_token"] == token), None)
+        if hold is not None and hold["status"] != "pending":
+            print(f"\n[approver] {hold['status']} in the console by {hold['approver']}", flush=True)
+            return True
+        time.sleep(0.25)
+    return False
+
+
 def approve_when_held(
     url: str, admin_key: str, session_id: str, agent: subprocess.Popen[bytes]
 ) -> str | None:
-    """Wait for the agent's hold, then approve it with the CLI, as a human approver would."""
+    """Wait for the agent's hold; let a person resolve it in the console, else approve it with
+    the CLI, as a human approver would."""
     deadline = time.monotonic() + 60
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=5) as client:
         while time.monotonic() < deadline and agent.poll() is None:
             holds = client.get("/v1/holds", params={"status": "pending", "session_id": session_id}).json()
             if holds["items"]:
                 token = str(holds["items"][0]["hold_token"])
-                time.sleep(1.0)  # let the agent be seen waiting
+                if interactive():
+                    print(
+                        f"\n[approver] open {url}/ui/approvals and click Approve or Deny "
+                        f"(the CLI approves in {CONSOLE_WAIT_SECONDS} s otherwise)",
+                        flush=True,
+                    )
+                    if resolved_in_console(client, session_id, token, CONSOLE_WAIT_SECONDS):
+                        return token
+                else:
+                    time.sleep(1.0)  # let the agent be seen waiting
                 print(
                     f"\n[approver] $ thoth holds approve {token[:12]}... --reason 'customer called'",
                     flush=True,
@@ -164,6 +197,10 @@ def main() -> int:
         workdir = Path(tmp)
         server, url, db_url = start_server(workdir, api_key, admin_key)
         print(f"enforcer on {url} with {HERE / 'policy.yaml'}, store in {workdir}")
+        key_file = workdir / "admin-key"
+        key_file.write_text(admin_key + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        print(f"approvals console: {url}/ui/approvals (sign in with the admin key in {key_file})")
         try:
             env = {
                 **os.environ,
@@ -179,11 +216,12 @@ def main() -> int:
             server.send_signal(signal.SIGTERM)  # a clean stop flushes pending writes
             server.wait(timeout=30)
         counts = print_audit_trail(db_url, session_id)
-    expected = {"ALLOW": 2, "BLOCK": 1, "MODIFY": 1, "STEP_UP": 1}
+    expected = {"ALLOW": 1, "BLOCK": 1, "MODIFY": 1, "STEP_UP": 1}
     ok = (
         agent_status == 0
         and approved is not None
         and all(counts.get(k, 0) >= v for k, v in expected.items())
+        and counts.get("ALLOW", 0) + counts.get("BLOCK", 0) >= 3  # and the hold's resolution, either way
         and counts["events"] > 0
         and counts["chain_breaks"] == 0
     )
