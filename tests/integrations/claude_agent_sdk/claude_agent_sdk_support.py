@@ -26,10 +26,16 @@ Turn = list[tuple[Any, ...]]  # ("text", str) or ("tool_use", id, name, input)
 
 
 class ScriptedMessagesAPI:
-    """Answers each main-loop ``POST /v1/messages`` with the next scripted turn (SSE when asked)."""
+    """Answers each main-loop ``POST /v1/messages`` with the next scripted turn (SSE when asked).
 
-    def __init__(self, *turns: Turn) -> None:
+    ``by_system`` gives a loop of its own its own turns: a request whose system prompt holds one
+    of its keys (a sub-agent's prompt) takes the next of that key's turns, so a sub-agent that
+    runs alongside the main loop's requests gets its turns whatever the order they arrive in.
+    """
+
+    def __init__(self, *turns: Turn, by_system: dict[str, list[Turn]] | None = None) -> None:
         self.turns = list(turns)
+        self.by_system = {marker: list(queue) for marker, queue in (by_system or {}).items()}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -43,6 +49,10 @@ class ScriptedMessagesAPI:
     def next_turn(self, body: dict[str, Any]) -> Turn:
         with self._lock:
             self.requests.append(body)
+            system = json.dumps(body.get("system"))
+            for marker, queue in self.by_system.items():
+                if marker in system:
+                    return queue.pop(0) if queue else [("text", "ok")]
             return self.turns.pop(0) if self.turns else [("text", "ok")]
 
     def tool_results(self) -> dict[str, dict[str, Any]]:

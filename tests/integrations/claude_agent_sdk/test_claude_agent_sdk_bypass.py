@@ -210,9 +210,13 @@ async def test_a_sub_agents_tool_calls_are_governed(thoth_server: Any, home: str
                 {"description": "mail", "prompt": "mail it", "subagent_type": "mailer"},
             )
         ],
-        [("tool_use", "toolu_sub", EMAIL, {"to": "x", "body": "y"})],  # the sub-agent's turn
-        [("text", "sub done")],
         [("text", "done")],
+        by_system={  # the sub-agent's turns, in whatever order its requests and the main loop's arrive
+            "Send the mail.": [
+                [("tool_use", "toolu_sub", EMAIL, {"to": "x", "body": "y"})],
+                [("text", "sub done")],
+            ]
+        },
     )
     helper = AgentDefinition(description="Sends mail", prompt="Send the mail.", tools=[EMAIL])
     opts = options(api, home, tools, agents={"mailer": helper}, allowed_tools=["Agent", SEARCH, EMAIL])
@@ -227,6 +231,6 @@ async def test_a_sub_agents_tool_calls_are_governed(thoth_server: Any, home: str
 
     assert tools.ran == []
     assert REFUSAL_MARK in result_text(api.tool_results()["toolu_sub"])
-    assert "Send the mail." in str(api.requests[1].get("system"))  # the sub-agent made the call
+    assert not api.by_system["Send the mail."]  # the sub-agent asked for both its turns: it made the call
     assert recorded(thoth_server, agent_id) == BLOCKED
     assert recorded(thoth_server, agent_id, "Agent") == ["TOOL_CALL_PRE", "TOOL_CALL_POST"]
