@@ -17,12 +17,14 @@ __all__ = ["SafeStream", "terminal_safe"]
 _KEPT = frozenset("\n\t")
 
 
-def terminal_safe(text: str) -> str:
-    """``text`` with every unprintable character but newline and tab written as an escape."""
-    if text.isprintable() or text.replace("\n", "").replace("\t", "").isprintable():
+def terminal_safe(text: str, *, one_line: bool = False) -> str:
+    """``text`` with every unprintable character but newline and tab (those too when
+    ``one_line``: a value that must stay on its line) written as an escape."""
+    kept = frozenset() if one_line else _KEPT
+    if text.isprintable() or (kept and text.replace("\n", "").replace("\t", "").isprintable()):
         return text  # the common case, checked in C
     return "".join(
-        char if char.isprintable() or char in _KEPT else char.encode("unicode_escape").decode("ascii")
+        char if char.isprintable() or char in kept else char.encode("unicode_escape").decode("ascii")
         for char in text
     )
 

@@ -429,9 +429,6 @@ def _recorded_tools(args: argparse.Namespace) -> list[Any]:
 # -- receipts -------------------------------------------------------------------------------------
 
 
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
 class _CannotCheck(Exception):
     """No verdict can be given (exit 2): the receipt or the key could not be had."""
 
@@ -576,21 +573,13 @@ def _print_claims(claims: Any, title: str) -> None:
 
 
 def _escaped(text: str, *, backslashes: bool = True) -> str:
-    """Text from an untrusted receipt, safe for a terminal: control, format (bidi overrides) and
-    line separator characters are written as escapes instead of acting on the terminal. With
+    """A value from an untrusted receipt or server, on one line: every unprintable character
+    (newline and tab too) is written as an escape (:func:`thoth._terminal.terminal_safe`). With
     ``backslashes`` a backslash is doubled too, so an escape always means the character it names
     (off for messages whose values are already ``repr``-escaped)."""
-    import unicodedata
+    from thoth._terminal import terminal_safe
 
-    out = []
-    for char in text:
-        if char == "\\" and backslashes:
-            out.append("\\\\")
-        elif unicodedata.category(char) in _UNPRINTABLE:
-            out.append(char.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(char)
-    return "".join(out)
+    return terminal_safe(text.replace("\\", "\\\\") if backslashes else text, one_line=True)
 
 
 # -- client commands ------------------------------------------------------------------------------

@@ -26,3 +26,7 @@ def test_a_stream_writes_escapes_and_keeps_the_lines() -> None:
     out = io.StringIO()
     print("\x1b[2Jred\x07\r", "ok\tdone", sep="\n", file=SafeStream(out))
     assert out.getvalue() == "\\x1b[2Jred\\x07\\r\nok\tdone\n"
+
+
+def test_one_line_escapes_newlines_and_tabs_too() -> None:
+    assert terminal_safe("a\nb\tc\x1b", one_line=True) == "a\\nb\\tc\\x1b"

@@ -92,7 +92,7 @@ def govern_tool(tool: Any, tracer: Tracer, name: str | None = None) -> Any:
     """
     _install_hooks()
     if not hasattr(tool, "on_invoke_tool"):  # e.g. a hosted tool in a list or dict of the user's
-        _govern_listed(tool, tracer)  # refuses it (it runs out of Thoth's sight), or passes a passive one
+        check_tool(tool)  # refuses it (it runs out of Thoth's sight), or passes a passive one
         return tool
     mark_instrumented(tool, tracer)
     _govern_tool(tool, tracer)
