@@ -25,7 +25,7 @@ from tests.server.test_api import chained_events
 from thoth.server import migrate, store
 
 STORES = ["sqlite", "postgresql"]
-HEAD = "0005_event_redaction"
+HEAD = "0006_hold_refs"
 PASSWORD = "s3cret-pw-do-not-print"
 
 LEGACY = sa.MetaData()

@@ -5,6 +5,7 @@ approver only as ``redacted_args``."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import Any, Final
@@ -22,6 +23,16 @@ _RESOLUTION_OF: Final = {
 def new_token() -> str:
     """An unguessable token (192 random bits)."""
     return "hold_" + secrets.token_urlsafe(24)
+
+
+#: hex digits of a hold's ref: 80 bits, so two holds of one store never share one
+REF_HEX: Final = 20
+
+
+def ref_of(token: str) -> str:
+    """The hold's public name: a digest of its token, so it names the hold without being able to
+    poll or resolve it (the token is a bearer credential and never goes in a URL)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:REF_HEX]
 
 
 #: how much of a call's arguments a hold keeps for its approver (as an event's content by default)
@@ -51,6 +62,7 @@ def to_hold(row: Mapping[str, Any], now: float) -> dict[str, Any]:
     """The contract's Hold."""
     return {
         "hold_token": row["hold_token"],
+        "hold_ref": row.get("hold_ref") or ref_of(row["hold_token"]),
         "status": state(row, now),
         "tenant_id": row["tenant_id"],
         "agent_id": row["agent_id"],

@@ -507,8 +507,10 @@ def _predates_modify(request: EnforceRequest) -> bool:
 def _hold_row(
     request: EnforceRequest, rule_id: str, reason: str, timeout: float, now: float
 ) -> dict[str, Any]:
+    token = holds_mod.new_token()
     return {
-        "hold_token": holds_mod.new_token(),
+        "hold_token": token,
+        "hold_ref": holds_mod.ref_of(token),
         "tenant_id": request.tenant_id,
         "agent_id": request.agent_id,
         "session_id": request.session_id,

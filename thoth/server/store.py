@@ -69,7 +69,10 @@ holds = sa.Table(
     sa.Column("resolution_reason", sa.Text),
     # what an approver reads: the call's arguments as thoth redacts event content (holds.redacted_args)
     sa.Column("redacted_args", sa.Text),
+    # a name for the hold that is not its token (holds.ref_of): safe in a URL, a log or a chat message
+    sa.Column("hold_ref", sa.String(32)),
     sa.Index("ix_thoth_holds_tenant", "tenant_id", "created_at"),
+    sa.Index("ix_thoth_holds_ref", "hold_ref", unique=True),
 )
 
 decisions = sa.Table(
@@ -96,6 +99,7 @@ decisions = sa.Table(
     sa.Column("extensions", sa.Text),
     sa.Index("ix_thoth_decisions_session", "tenant_id", "session_id", "id"),
     sa.Index("ix_thoth_decisions_violation", "violation_id"),
+    sa.Index("ix_thoth_decisions_time", "created_at"),
 )
 
 tool_inventory = sa.Table(
@@ -614,6 +618,12 @@ def _chain_order(event: PreparedEvent) -> tuple[str, str, int]:
 def get_hold(engine: Engine, token: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(holds).where(holds.c.hold_token == token)).mappings().first()
+    return dict(row) if row else None
+
+
+def get_hold_by_ref(engine: Engine, ref: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(holds).where(holds.c.hold_ref == ref)).mappings().first()
     return dict(row) if row else None
 
 

@@ -35,7 +35,7 @@ from thoth.server.auth import Principal
 from thoth.server.errors import ApiError
 from thoth.server.schemas import HOLD_TOKEN_PATTERN, RESOLVE_REQUEST
 from thoth.server.service import Enforcer
-from thoth.server.ui import session, views
+from thoth.server.ui import activity, insights, session, views
 from thoth.server.ui.session import ConsoleKeys
 
 log = logging.getLogger("thoth.server.console")
@@ -97,6 +97,8 @@ class Console:
                     Route("/approvals", self.approvals, methods=["GET"]),
                     Route("/approvals/live", self.approvals_live, methods=["GET"]),
                     Route("/approvals/resolve", self.resolve, methods=["POST"]),
+                    *activity.routes(self),
+                    *insights.routes(self),
                     Mount("/static", app=StaticFiles(directory=STATIC)),
                     Route("/{path:path}", self.not_found, methods=["GET"]),
                 ],

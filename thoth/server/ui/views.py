@@ -23,15 +23,20 @@ RESOLVED_LIMIT: Final = 25
 
 @attrs.frozen
 class Page:
-    """One entry of the console's navigation; the later pages (sessions, violations, policies,
-    analytics) are added to ``PAGES`` with their routes."""
+    """One entry of the console's navigation (its routes: ``console``, ``activity``, ``insights``)."""
 
     name: str
     title: str
     path: str
 
 
-PAGES: Final = (Page("approvals", "Approvals", "/ui/approvals"),)
+PAGES: Final = (
+    Page("approvals", "Approvals", "/ui/approvals"),
+    Page("sessions", "Sessions", "/ui/sessions"),
+    Page("violations", "Violations", "/ui/violations"),
+    Page("policies", "Policies", "/ui/policies"),
+    Page("analytics", "Analytics", "/ui/analytics"),
+)
 
 
 @attrs.frozen
