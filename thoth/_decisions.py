@@ -55,6 +55,8 @@ class EnforcementDecision:
     #: key sends one); check it with ``thoth.receipts.verify_receipt``. Not checked here: the SDK
     #: acts on the decision it was answered either way.
     receipt: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: A STEP_UP's console page (``thoth serve --public-url``): where a human approves it.
+    approval_url: str | None = None
 
 
 def block(reason: str, reason_code: str) -> EnforcementDecision:
@@ -119,6 +121,7 @@ def normalize_enforce_payload(payload: Any) -> EnforcementDecision:
             reason_code=reason_code,
             hold_token=token,
             step_up_timeout_seconds=_number(payload, "step_up_timeout_seconds", "stepUpTimeoutSeconds"),
+            approval_url=_web_address(_text(payload, "approval_url", "approvalUrl")),
             **common,
         )
     if decision is DecisionType.MODIFY:
@@ -150,6 +153,14 @@ def normalize_enforce_payload(payload: Any) -> EnforcementDecision:
     return EnforcementDecision(decision, reason=reason, reason_code=reason_code, **common)
 
 
+def _web_address(text: str | None) -> str | None:
+    """An http(s) URL of printable ASCII, else None: it is logged for a human to open, so an
+    answer cannot put control characters or another scheme in front of them."""
+    if text is None or len(text) > 2048 or not text.isascii() or not text.isprintable() or " " in text:
+        return None
+    return text if text.startswith(("https://", "http://")) else None
+
+
 @dataclass(frozen=True, slots=True)
 class HoldOutcome:
     """The state of a step-up hold: ``approved`` is None while pending."""
@@ -157,6 +168,7 @@ class HoldOutcome:
     approved: bool | None
     reason: str | None = None
     reason_code: str | None = None
+    approver: str | None = None  # who resolved it, when the enforcer says so
 
 
 PENDING = HoldOutcome(None)
@@ -177,9 +189,12 @@ def normalize_hold_payload(payload: Any) -> HoldOutcome:
                 )
             )
         resolution = payload.get("resolution")
+        approver = _text(payload, "approver")
         if isinstance(resolution, str) and _ALIASES.get(resolution.strip().upper()) is DecisionType.ALLOW:
-            return HoldOutcome(True, reason)
-        return HoldOutcome(False, reason or "step-up request denied", ReasonCode.STEP_UP_DENIED)
+            return HoldOutcome(True, reason, approver=approver)
+        return HoldOutcome(
+            False, reason or "step-up request denied", ReasonCode.STEP_UP_DENIED, approver=approver
+        )
     legacy = payload.get("decision") or payload.get("authorization_decision")
     if isinstance(legacy, str):
         decision = _ALIASES.get(legacy.strip().upper())

@@ -89,9 +89,20 @@ def _parser() -> argparse.ArgumentParser:
         "also THOTH_SERVER_API_KEYS, comma-separated",
     )
     serve.add_argument(
-        "--admin-key", action="append", metavar="KEY", help="a key that may also resolve holds"
+        "--admin-key",
+        action="append",
+        metavar="KEY",
+        help="a key that may also resolve holds and sign in to the console: [NAME=][TENANT:]KEY, "
+        "NAME being who its resolutions are recorded as (e.g. alice@acme.com=KEY); "
+        "also THOTH_SERVER_ADMIN_KEY, comma-separated",
     )
     serve.add_argument("--webhook-url", metavar="URL", help="POST new holds here (Slack-compatible)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address people open this server at (https://thoth.example.com): a STEP_UP "
+        "answer then carries approval_url, the hold's console page; also THOTH_SERVER_PUBLIC_URL",
+    )
     serve.add_argument("--insecure-dev", action="store_true", help="accept requests without a key")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
@@ -166,7 +177,11 @@ def _parser() -> argparse.ArgumentParser:
         resolve = holds.add_parser(name, help=f"{name} a hold (admin key)")
         resolve.add_argument("token")
         resolve.add_argument("--reason", default="")
-        resolve.add_argument("--approver", help="who decided (default: your user name)")
+        resolve.add_argument(
+            "--approver",
+            help="who decided (default: your user name); a key configured with a name "
+            "(NAME=KEY) is always recorded as that name",
+        )
         _client_options(resolve)
         resolve.set_defaults(handler=_holds_resolve, resolution=resolution)
 
@@ -264,6 +279,7 @@ def _serve(args: argparse.Namespace) -> int:
         bundle_signing_key=args.bundle_signing_key,
         redact_events=args.redact_events,
         auth_failure_limit=args.auth_failure_limit,
+        public_url=args.public_url,
     )
 
 
@@ -644,9 +660,19 @@ def _holds_list(args: argparse.Namespace) -> int:
         print(
             f"{hold.hold_token}  {hold.status.value:8}  {hold.tenant_id}  {hold.agent_id}  "
             f"{hold.tool_name}  session={hold.session_id}  expires={hold.expires_at.isoformat()}  "
-            f"{hold.reason or ''}"
+            f"{hold.reason or ''}{_resolved_by(hold)}"
         )
     return EXIT_OK
+
+
+def _resolved_by(hold: Any) -> str:
+    """``  by alice at 2026-12-06T10:00:00Z: reason`` for a resolved hold, else nothing."""
+    if not isinstance(hold.approver, str) or not hold.approver:
+        return ""
+    when = hold.resolved_at.isoformat() if isinstance(hold.resolved_at, dt.datetime) else "?"
+    given = hold.resolution_reason
+    why = f": {given}" if isinstance(given, str) and given else ""
+    return f"  by {hold.approver} at {when}{why}"
 
 
 def _holds_resolve(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from thoth import _frameworks
 from thoth._decisions import EnforcementDecision
 from thoth._governed import GovernedCall, governed_by, internal_failure, mark_governed
 from thoth._runtime import SHADOW_CHECK, runtime
+from thoth._terminal import terminal_safe
 from thoth._wire import DecisionType, EnforcementMode, EventType
 from thoth.emitter import ContentPolicy, HttpEmitter
 from thoth.enforcer_client import EnforcerClient
@@ -51,6 +52,17 @@ _PRE, _POST, _BLOCK = (
 )
 
 
+def _announce_hold(tool_name: str, decision: EnforcementDecision) -> None:
+    """Say once, as the wait begins, where a human can approve the call (the hold's console
+    page, when the enforcer knows its public address); the token itself is never logged."""
+    if decision.approval_url is not None:
+        logger.warning(
+            "thoth: %s waits for approval at %s",
+            terminal_safe(tool_name, one_line=True),
+            decision.approval_url,
+        )
+
+
 def _decided_locally(decision: EnforcementDecision | None) -> dict[str, Any] | None:
     """What an event says of a decision taken in process (``decision_mode="local"``): the bundle
     and rules behind it, which the enforcer's own decision log has for the calls it decided."""
@@ -69,7 +81,17 @@ def _decided_locally(decision: EnforcementDecision | None) -> dict[str, Any] | N
 class Permit:
     """Permission to run one tool call. ``args`` are the arguments to run it with."""
 
-    __slots__ = ("_done", "_started", "_tracer", "args", "call_id", "decision", "modified", "tool_name")
+    __slots__ = (
+        "_done",
+        "_started",
+        "_tracer",
+        "approver",
+        "args",
+        "call_id",
+        "decision",
+        "modified",
+        "tool_name",
+    )
 
     def __init__(
         self,
@@ -86,6 +108,7 @@ class Permit:
         self.call_id = call_id
         self.decision = decision
         self.modified = modified
+        self.approver: str | None = None  # who approved the step-up this permit waited for
         self._started = time.perf_counter()
         self._done = False
 
@@ -107,6 +130,8 @@ class Permit:
             meta["error_type"] = type(error).__name__
         if self.modified:
             meta["modified"] = True
+        if self.approver is not None:
+            meta["approver"] = self.approver
         local = _decided_locally(self.decision)
         if local is not None:
             meta["local_decision"] = local
@@ -237,6 +262,8 @@ class Tracer:
         local = _decided_locally(decision)
         if local is not None:
             meta["local_decision"] = local
+        if outcome is not None and outcome.approver is not None:
+            meta["approver"] = outcome.approver
         self._record(_BLOCK, tool_name, {"reason": violation.reason}, meta, violation.violation_id)
         return violation
 
@@ -249,6 +276,7 @@ class Tracer:
             return self._observed(tool_name, call_args, call_id)
         decision = self._enforcer.check(*self._question(tool_name, call_args))
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
+            _announce_hold(tool_name, decision)
             outcome = self._step_up.wait(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
@@ -264,6 +292,7 @@ class Tracer:
             return self._observed(tool_name, call_args, call_id)
         decision = await self._enforcer.acheck(*self._question(tool_name, call_args))
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
+            _announce_hold(tool_name, decision)
             outcome = await self._step_up.await_decision(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
@@ -294,7 +323,9 @@ class Tracer:
         self._enforcer.hold_concluded(tool_name, self._session.session_id, bool(outcome.approved))
         if not outcome.approved:
             raise self._refuse(tool_name, call_id, decision, outcome=outcome)
-        return self._permit(tool_name, args, call_id, decision)
+        permit = self._permit(tool_name, args, call_id, decision)
+        permit.approver = outcome.approver
+        return permit
 
     def govern(
         self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None

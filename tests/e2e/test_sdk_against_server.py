@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import sys
@@ -114,6 +115,62 @@ def test_step_up_waits_for_an_approver(server: ThothServer) -> None:
     approver.join(timeout=10)
     [hold] = server.holds("approved", session_id)
     assert (hold["tool_name"], hold["approver"]) == ("issue_refund", "pytest")
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_a_step_up_logs_its_approval_link_once_and_the_event_names_the_approver(
+    make_thoth_server: Callable[..., ThothServer], how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With --public-url the SDK says once where to approve (by the hold's ref, never its
+    token); the approved call's TOOL_CALL_POST names who approved it (a named admin key)."""
+    named = [
+        "--admin-key",
+        "alice@acme.com=acme-corp:thoth_admin_alice_0123456789",
+        "--public-url",
+        "https://thoth.example.com",
+    ]
+    server = make_thoth_server(POLICY, extra_args=named)
+    refund = Tool("issue_refund", lambda invoice_id, amount: f"refunded {amount}")
+    agent, session_id = governed(server, refund)
+    held: list[dict[str, Any]] = []
+
+    def approve() -> None:
+        held.append(server.wait_for_hold(session_id))
+        with server.client("thoth_admin_alice_0123456789") as client:
+            client.post(f"/v1/enforce/hold/{held[0]['hold_token']}/resolve", json={"resolution": "ALLOW"})
+
+    approver = threading.Thread(target=approve)
+    approver.start()
+    with caplog.at_level(logging.WARNING, logger="thoth"):
+        if how == "sync":
+            result = agent.tool("issue_refund").run(invoice_id="INV-9", amount=2500)
+        else:
+            result = asyncio.run(async_refund(server, session_id)(invoice_id="INV-9", amount=2500))
+    approver.join(timeout=10)
+    assert result == "refunded 2500"
+    links = [r.getMessage() for r in caplog.records if "waits for approval" in r.getMessage()]
+    assert links == [
+        f"thoth: issue_refund waits for approval at https://thoth.example.com/ui/holds/{held[0]['hold_ref']}"
+    ]
+    assert held[0]["hold_token"] not in caplog.text
+    posts = [e for e in events_of(server, session_id, 2) if e["event_type"] == "TOOL_CALL_POST"]
+    assert [e["metadata"].get("approver") for e in posts] == ["alice@acme.com"]
+
+
+def async_refund(server: ThothServer, session_id: str) -> Callable[..., Any]:
+    async def issue_refund(invoice_id: str, amount: int) -> str:
+        return f"refunded {amount}"
+
+    tracer = thoth.create_tracer(
+        agent_id="e2e-agent",
+        approved_scope=["read_invoice"],
+        tenant_id=server.tenant_id,
+        api_url=server.url,
+        api_key=server.api_key,
+        session_id=session_id,
+        step_up_poll_interval_seconds=0.1,
+    )
+    return tracer.wrap_tool("issue_refund", issue_refund)
 
 
 def test_a_denied_step_up_refuses_and_progressive_then_blocks(server: ThothServer) -> None:

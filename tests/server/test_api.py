@@ -102,8 +102,10 @@ def test_a_hold_is_readable_with_only_its_token_and_says_only_its_state(thoth_se
     with thoth_server.client() as client:
         keyed = client.get(f"/v1/enforce/hold/{token}").json()
     assert (pending.status_code, pending.json()["resolved"]) == (200, False)
-    assert denied.json() == {**keyed, "reason": "denied by an approver"}
+    assert denied.json() | {"approver": "pytest"} == {**keyed, "reason": "denied by an approver"}
+    assert "approver" not in denied.json()
     assert "not this quarter" in keyed["reason"]
+    assert keyed["approver"] == "pytest"  # a key of the hold's tenant learns who decided
     assert httpx.get(f"{thoth_server.url}/v1/enforce/hold/hold_doesnotexist").status_code == 404
     assert httpx.get(url, headers={"x-api-key": "wrong"}).status_code == 401
 

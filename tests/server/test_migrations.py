@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import ThothServer, free_port
 from tests.server.test_api import chained_events
-from thoth.server import migrate, store
+from thoth.server import holds, migrate, store
 
 STORES = ["sqlite", "postgresql"]
 HEAD = "0006_hold_refs"
@@ -459,3 +459,24 @@ def test_a_legacy_sessions_history_still_counts_after_the_upgrade(empty_db: str,
         )  # the chain went on from the stored head
     finally:
         server.stop()
+
+
+def test_holds_made_before_refs_get_their_ref_on_upgrade(empty_db: str) -> None:
+    """0006 backfills hold_ref from each token, the same ref a new hold gets (holds.ref_of)."""
+    migrate.upgrade(empty_db, "0005_event_redaction")
+    tokens = ["hold_before_refs_one_0123456789", "hold_before_refs_two_0123456789"]
+    insert = sa.text(
+        "INSERT INTO thoth_holds (hold_token, tenant_id, agent_id, session_id, tool_name, args_sha256, "
+        "status, created_at, expires_at) VALUES (:token, 't', 'a', 's', 'x', :digest, 'pending', 1.0, 2.0)"
+    )
+    db = engine(empty_db)
+    try:
+        with db.begin() as conn:
+            conn.execute(insert, [{"token": token, "digest": "0" * 64} for token in tokens])
+        migrate.upgrade(empty_db)
+        with db.connect() as conn:
+            refs = dict(conn.execute(sa.text("SELECT hold_token, hold_ref FROM thoth_holds")).tuples().all())
+    finally:
+        db.dispose()
+    assert refs == {token: holds.ref_of(token) for token in tokens}
+    assert len(set(refs.values())) == 2

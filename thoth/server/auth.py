@@ -2,6 +2,9 @@
 
 A key is given as ``TENANT:KEY`` (it acts for that tenant only) or as a plain ``KEY``
 (``*:KEY`` is the same): it acts for every tenant, which suits one team on one machine.
+Either may be named, ``NAME=TENANT:KEY`` or ``NAME=KEY`` (``alice@acme.com=acme:...``): the name
+is who an admin key's resolutions are recorded as (console, API, ``thoth holds list``) and how
+logs call it; an unnamed key is ``key#<fingerprint>``.
 Keys are kept only as keyed digests, HMAC-SHA256 under a per-store secret (``thoth_secrets``,
 shared by every replica on the store, so a digest is the same on all of them and after a restart),
 and never logged: a key is named in logs, and as a hold's approver, by the first 8 hex digits of
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -23,6 +27,11 @@ ANY_TENANT = "*"
 #: the store's name for the key-digest secret (thoth_secrets)
 SECRET_NAME: Final = "key-fingerprint"  # noqa: S105 - a row name, not a secret
 FINGERPRINT_HEX: Final = 8
+#: an approver name: a login or an e-mail address; no space, colon or control character, so it
+#: reads the same in a log line, a terminal and a chat message
+NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
+#: the name thoth gives every key under --insecure-dev (key#... and slack:... cannot be names)
+_RESERVED: Final = "insecure-dev"
 
 
 def new_secret() -> str:
@@ -39,16 +48,30 @@ def secret_bytes(stored: str) -> bytes:
 class KeySpec:
     tenant: str  # ANY_TENANT for every tenant
     key: str = attrs.field(repr=False)
+    name: str | None = None  # who the key is (an approver's name); None: key#<fingerprint>
 
     @classmethod
     def parse(cls, text: str) -> KeySpec:
         text = text.strip()
+        name, text = _split_name(text)
         tenant, sep, key = text.rpartition(":")
         if not sep:
             tenant, key = ANY_TENANT, text
         if not key or (sep and not tenant):
             raise ValueError("an API key is KEY or TENANT:KEY, with neither part empty")
-        return cls(tenant, key)
+        return cls(tenant, key, name)
+
+
+def _split_name(text: str) -> tuple[str | None, str]:
+    """``NAME=`` before a key names it. A key's own ``=`` is not a name: the text is named only
+    when what precedes its first ``=`` is a valid name (so no ``:`` or ``/``), and what follows is
+    more than base64 padding. Errors never quote the text: it may be the key."""
+    name, sep, rest = text.partition("=")
+    if not sep or not rest.strip("=") or not NAME_PATTERN.fullmatch(name):
+        return None, text
+    if name.lower() == _RESERVED:
+        raise ValueError("a key cannot be named insecure-dev: that is what --insecure-dev calls everyone")
+    return name, rest
 
 
 @attrs.frozen
@@ -58,6 +81,9 @@ class Principal:
     tenants: frozenset[str] | None
     admin: bool
     name: str
+    #: the name was configured with the key (or is a Slack user's): it is who resolves, whatever
+    #: approver a request claims; an unnamed key records the claimed approver, else key#...
+    named: bool = False
 
     def may_act_for(self, tenant: str) -> bool:
         return self.tenants is None or tenant in self.tenants
@@ -82,6 +108,7 @@ class KeyRing:
         self.insecure_dev = insecure_dev
         self._secret = secret
         grants: dict[str, tuple[set[str] | None, bool]] = {}
+        names: dict[str, str] = {}
         for spec, admin in [(k, False) for k in api_keys] + [(k, True) for k in admin_keys]:
             digest = self.digest_of(spec.key)
             tenants, was_admin = grants.get(digest, (set(), False))
@@ -90,9 +117,14 @@ class KeyRing:
             else:
                 tenants.add(spec.tenant)
             grants[digest] = (tenants, was_admin or admin)
+            if spec.name is not None:
+                names.setdefault(digest, spec.name)  # config.py refused two names for one key
         self._principals: Mapping[str, Principal] = {
             digest: Principal(
-                None if tenants is None else frozenset(tenants), admin, f"key#{digest[:FINGERPRINT_HEX]}"
+                None if tenants is None else frozenset(tenants),
+                admin,
+                names.get(digest) or f"key#{digest[:FINGERPRINT_HEX]}",
+                digest in names,
             )
             for digest, (tenants, admin) in grants.items()
         }
@@ -130,6 +162,21 @@ class KeyRing:
         if self.insecure_dev:
             return DEV_PRINCIPAL
         return self._principals.get(digest)
+
+
+def check_names(specs: Iterable[KeySpec]) -> None:
+    """A key given more than once (for two tenants, or as an API and an admin key) has one name:
+    refused at start, before any store is opened. Names the key by position, never by itself."""
+    names: dict[str, str] = {}
+    for position, spec in enumerate(specs, 1):
+        if spec.name is None:
+            continue
+        known = names.setdefault(spec.key, spec.name)
+        if known != spec.name:
+            raise ValueError(
+                f"key {position} (counting --api-key, then --admin-key) is given twice with different "
+                f"names ({known!r}, {spec.name!r}): give it one name"
+            )
 
 
 def _bearer(header: str | None) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
@@ -14,7 +15,7 @@ from thoth._signing import SigningKeyError
 from thoth.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.receipts import ReceiptSigner
 from thoth.server._limiter import THRESHOLD
-from thoth.server.auth import KeySpec
+from thoth.server.auth import KeySpec, check_names
 from thoth.server.store import SQLITE_SYNCHRONOUS
 
 DEFAULT_PORT: Final = 8787
@@ -48,6 +49,8 @@ class ServerConfig:
     redact_events: bool = True  # secrets in stored events replaced (thoth.server.redaction)
     # different keys a client may have refused in a minute before it waits (_limiter); 0: no limit
     auth_failure_limit: int = AUTH_FAILURE_LIMIT
+    # the address people reach this server at (https://thoth.acme.internal): approval_url is built on it
+    public_url: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -61,10 +64,26 @@ class ServerConfig:
             )
         if self.db_pool_size < 1:
             raise ValueError(f"--db-pool-size must be at least 1, not {self.db_pool_size}")
+        check_names((*self.api_keys, *self.admin_keys))
         if not (self.api_keys or self.admin_keys or self.insecure_dev):
             raise ValueError(
                 "no API key: give --api-key (or THOTH_SERVER_API_KEYS), or --insecure-dev for local trials"
             )
+
+
+def read_public_url(text: str | None) -> str | None:
+    """``--public-url``: an http(s) address with a host and nothing after the path, kept without
+    its trailing slash. Anything else fails at start: a link an approver cannot open is worse
+    than no link."""
+    if text is None:
+        return None
+    parsed = urllib.parse.urlsplit(text.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ValueError(
+            "--public-url must be the http:// or https:// address people open this server at, "
+            "with a host and no query or fragment (e.g. https://thoth.example.com)"
+        )
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"), "", ""))
 
 
 def keys_from(values: Iterable[str] | None, env_value: str | None) -> tuple[KeySpec, ...]:
@@ -90,6 +109,7 @@ def build_config(
     bundle_signing_key: str | None = None,
     redact_events: bool | None = None,
     auth_failure_limit: int | None = None,
+    public_url: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
@@ -101,6 +121,7 @@ def build_config(
         read_policy(policy_path) if policy_path else (builtin_policy(), BUILTIN_POLICY_VERSION)
     )
     return ServerConfig(
+        public_url=read_public_url(public_url or env.get("THOTH_SERVER_PUBLIC_URL") or None),
         policy_version=policy_version,
         policy_path=policy_path,
         db_url=db_url or env.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL,

@@ -96,7 +96,7 @@ def to_status(row: Mapping[str, Any], now: float, *, detail: bool = True) -> dic
         reason = "awaiting approval"
     if detail and row["resolution_reason"]:
         reason = f"{reason}: {row['resolution_reason']}"
-    return {
+    status = {
         "hold_token": row["hold_token"],
         "resolved": resolution is not None,
         "resolution": resolution,
@@ -104,3 +104,6 @@ def to_status(row: Mapping[str, Any], now: float, *, detail: bool = True) -> dic
         "decision": resolution or DecisionType.STEP_UP.value,
         "expires_at": iso(row["expires_at"]),
     }
+    if detail and row["approver"]:
+        status["approver"] = row["approver"]
+    return status

@@ -59,6 +59,7 @@ def serve_command(
     bundle_signing_key: str | None = None,
     redact_events: bool | None = None,
     auth_failure_limit: int | None = None,
+    public_url: str | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     if insecure_dev and not is_loopback(host):
@@ -84,6 +85,7 @@ def serve_command(
             bundle_signing_key=bundle_signing_key,
             redact_events=redact_events,
             auth_failure_limit=auth_failure_limit,
+            public_url=public_url,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)

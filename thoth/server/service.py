@@ -143,6 +143,9 @@ class Enforcer:
             timeout = response["step_up_timeout_seconds"]
             hold = _hold_row(request, result.rule_id, decided.outcome.reason, timeout, now)
             response["hold_token"] = hold["hold_token"]
+            response["hold_ref"] = hold["hold_ref"]
+            if self.config.public_url is not None:
+                response["approval_url"] = f"{self.config.public_url}/ui/holds/{hold['hold_ref']}"
             store.insert_hold(txn.conn, hold)
         latency_ms = (time.perf_counter() - started) * 1000.0
         response["latency_ms"] = round(latency_ms, 3)
@@ -199,7 +202,7 @@ class Enforcer:
         if not principal.admin:
             raise ApiError(403, "forbidden", "resolving a hold needs an admin key")
         approved = body.resolution == "ALLOW"
-        approver = body.approver or principal.name
+        approver = principal.name if principal.named else (body.approver or principal.name)
         now = time.time()
         fact = "ran" if approved else "hold_denied"
         decision_row = {

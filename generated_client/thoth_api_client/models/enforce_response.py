@@ -31,6 +31,10 @@ class EnforceResponse:
             reason (None | str | Unset):
             violation_id (None | str | Unset):
             hold_token (None | str | Unset):
+            hold_ref (None | str | Unset): A STEP_UP's hold, named without its token (safe to log or share).
+            approval_url (None | str | Unset): A STEP_UP's page in the approvals console, when the server knows its public
+                address (`thoth serve --public-url`). It names the hold by `hold_ref`, never by its token, and needs an admin's
+                sign-in.
             modified_tool_args (Any | Unset):
             modification_reason (None | str | Unset):
             defer_reason (None | str | Unset):
@@ -56,6 +60,8 @@ class EnforceResponse:
     reason: None | str | Unset = UNSET
     violation_id: None | str | Unset = UNSET
     hold_token: None | str | Unset = UNSET
+    hold_ref: None | str | Unset = UNSET
+    approval_url: None | str | Unset = UNSET
     modified_tool_args: Any | Unset = UNSET
     modification_reason: None | str | Unset = UNSET
     defer_reason: None | str | Unset = UNSET
@@ -102,6 +108,18 @@ class EnforceResponse:
             hold_token = UNSET
         else:
             hold_token = self.hold_token
+
+        hold_ref: None | str | Unset
+        if isinstance(self.hold_ref, Unset):
+            hold_ref = UNSET
+        else:
+            hold_ref = self.hold_ref
+
+        approval_url: None | str | Unset
+        if isinstance(self.approval_url, Unset):
+            approval_url = UNSET
+        else:
+            approval_url = self.approval_url
 
         modified_tool_args = self.modified_tool_args
 
@@ -214,6 +232,10 @@ class EnforceResponse:
             field_dict["violation_id"] = violation_id
         if hold_token is not UNSET:
             field_dict["hold_token"] = hold_token
+        if hold_ref is not UNSET:
+            field_dict["hold_ref"] = hold_ref
+        if approval_url is not UNSET:
+            field_dict["approval_url"] = approval_url
         if modified_tool_args is not UNSET:
             field_dict["modified_tool_args"] = modified_tool_args
         if modification_reason is not UNSET:
@@ -296,6 +318,24 @@ class EnforceResponse:
             return cast(None | str | Unset, data)
 
         hold_token = _parse_hold_token(d.pop("hold_token", UNSET))
+
+        def _parse_hold_ref(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hold_ref = _parse_hold_ref(d.pop("hold_ref", UNSET))
+
+        def _parse_approval_url(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        approval_url = _parse_approval_url(d.pop("approval_url", UNSET))
 
         modified_tool_args = d.pop("modified_tool_args", UNSET)
 
@@ -477,6 +517,8 @@ class EnforceResponse:
             reason=reason,
             violation_id=violation_id,
             hold_token=hold_token,
+            hold_ref=hold_ref,
+            approval_url=approval_url,
             modified_tool_args=modified_tool_args,
             modification_reason=modification_reason,
             defer_reason=defer_reason,

@@ -32,6 +32,9 @@ class Hold:
         args_sha256 (str): SHA-256 of the canonical JSON of the held call's arguments.
         created_at (datetime.datetime):
         expires_at (datetime.datetime):
+        hold_ref (str | Unset): A hold's public name: the first 20 hex of the SHA-256 of its token. It cannot poll or
+            resolve the hold, so unlike the token it may go in a URL, a log or a chat message. Example:
+            3f1a9c0b7d2e5a8b4c6d.
         user_id (None | str | Unset):
         reason (None | str | Unset):
         rule_id (None | str | Unset):
@@ -49,6 +52,7 @@ class Hold:
     args_sha256: str
     created_at: datetime.datetime
     expires_at: datetime.datetime
+    hold_ref: str | Unset = UNSET
     user_id: None | str | Unset = UNSET
     reason: None | str | Unset = UNSET
     rule_id: None | str | Unset = UNSET
@@ -75,6 +79,8 @@ class Hold:
         created_at = self.created_at.isoformat()
 
         expires_at = self.expires_at.isoformat()
+
+        hold_ref = self.hold_ref
 
         user_id: None | str | Unset
         if isinstance(self.user_id, Unset):
@@ -129,6 +135,8 @@ class Hold:
                 "expires_at": expires_at,
             }
         )
+        if hold_ref is not UNSET:
+            field_dict["hold_ref"] = hold_ref
         if user_id is not UNSET:
             field_dict["user_id"] = user_id
         if reason is not UNSET:
@@ -164,6 +172,8 @@ class Hold:
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+        hold_ref = d.pop("hold_ref", UNSET)
 
         def _parse_user_id(data: object) -> None | str | Unset:
             if data is None:
@@ -237,6 +247,7 @@ class Hold:
             args_sha256=args_sha256,
             created_at=created_at,
             expires_at=expires_at,
+            hold_ref=hold_ref,
             user_id=user_id,
             reason=reason,
             rule_id=rule_id,

@@ -27,6 +27,7 @@ class HoldPollResponse:
         reason (None | str | Unset):
         decision (None | str | Unset):
         expires_at (datetime.datetime | None | Unset):
+        approver (None | str | Unset): Who resolved the hold; only for a caller with a key of its tenant.
     """
 
     hold_token: str | Unset = UNSET
@@ -35,6 +36,7 @@ class HoldPollResponse:
     reason: None | str | Unset = UNSET
     decision: None | str | Unset = UNSET
     expires_at: datetime.datetime | None | Unset = UNSET
+    approver: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +72,12 @@ class HoldPollResponse:
         else:
             expires_at = self.expires_at
 
+        approver: None | str | Unset
+        if isinstance(self.approver, Unset):
+            approver = UNSET
+        else:
+            approver = self.approver
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -85,6 +93,8 @@ class HoldPollResponse:
             field_dict["decision"] = decision
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
+        if approver is not UNSET:
+            field_dict["approver"] = approver
 
         return field_dict
 
@@ -147,6 +157,15 @@ class HoldPollResponse:
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
+        def _parse_approver(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        approver = _parse_approver(d.pop("approver", UNSET))
+
         hold_poll_response = cls(
             hold_token=hold_token,
             resolved=resolved,
@@ -154,6 +173,7 @@ class HoldPollResponse:
             reason=reason,
             decision=decision,
             expires_at=expires_at,
+            approver=approver,
         )
 
         hold_poll_response.additional_properties = d

@@ -19,7 +19,9 @@ class ResolveHoldRequest:
 
     Attributes:
         resolution (HoldResolution):  Example: ALLOW.
-        approver (str | Unset):
+        approver (str | Unset): Who decided, recorded as the hold's approver when the admin key has no configured name
+            (`thoth serve --admin-key NAME=KEY`); a named key is always recorded as its name, whatever this says. Without
+            either, the key's `key#<fingerprint>`.
         reason (str | Unset):
     """
 

@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from thoth._version import __version__
-from thoth.server import store
+from thoth.server import holds, store
 from thoth.server._limiter import FailureLimiter, client_key
 from thoth.server.auth import Principal
 from thoth.server.errors import ApiError
@@ -47,6 +47,9 @@ LOGIN_PATH: Final = "/ui/login"
 HOME_PATH: Final = "/ui/approvals"
 MAX_FORM_BYTES: Final = 16 * 1024
 _TOKEN: Final = re.compile(HOLD_TOKEN_PATTERN)
+_REF: Final = re.compile(rf"[0-9a-f]{{{holds.REF_HEX}}}")
+#: where a sign-in may return to: a console page, never another site (no //, no scheme)
+_NEXT: Final = re.compile(r"/ui/[A-Za-z0-9_/-]{0,200}")
 _RESOLUTIONS: Final = {"approve": "ALLOW", "deny": "BLOCK"}
 _FORGED: Final = (
     "This form has expired or did not come from this console, so nothing was changed. "
@@ -97,6 +100,7 @@ class Console:
                     Route("/approvals", self.approvals, methods=["GET"]),
                     Route("/approvals/live", self.approvals_live, methods=["GET"]),
                     Route("/approvals/resolve", self.resolve, methods=["POST"]),
+                    Route("/holds/{ref}", self.hold_page, methods=["GET"]),
                     *activity.routes(self),
                     *insights.routes(self),
                     Mount("/static", app=StaticFiles(directory=STATIC)),
@@ -218,6 +222,27 @@ class Console:
         page = await self._approvals(who.principal)
         return self.render("approvals.html", visitor=who, page=page, current="approvals")
 
+    async def hold_page(self, request: Request) -> Response:
+        """One hold's page (``approval_url`` points here): Approve / Deny while it is pending,
+        else who resolved it. Named by its ref, so the link never carries the token."""
+        ref = request.path_params["ref"]
+        who = await self.visitor(request)
+        if who is None:
+            return sign_in_first(request.url.path)
+        if isinstance(who, Response):
+            return who
+        row = (
+            await anyio.to_thread.run_sync(store.get_hold_by_ref, self.engine, ref)
+            if _REF.fullmatch(ref)
+            else None
+        )
+        if row is None or not who.principal.may_act_for(row["tenant_id"]):
+            return self.error(404, "No such hold", _NO_HOLD, visitor=who)
+        now = time.time()
+        hold = views.hold_view(row, now)
+        outcome = "" if hold.status == "pending" else views.outcome_text(row, now)
+        return self.render("hold.html", visitor=who, hold=hold, outcome=outcome, current="approvals")
+
     async def approvals_live(self, request: Request) -> Response:
         """The part of the Approvals page that changes, polled by static/console.js."""
         who = await self.visitor(request)
@@ -261,7 +286,8 @@ class Console:
             await self.enforcer.resolve(who.principal, token, body)
         except ApiError as exc:
             return await self._not_resolved(who, token, exc)
-        return RedirectResponse(HOME_PATH, 303)
+        back = form.get("back", "")
+        return RedirectResponse(f"/ui/holds/{back}" if _REF.fullmatch(back) else HOME_PATH, 303)
 
     async def _not_resolved(self, who: Visitor, token: str, exc: ApiError) -> Response:
         if exc.status == 404:
@@ -275,41 +301,52 @@ class Console:
         return self.error(exc.status, "Not resolved", exc.message, visitor=who)
 
     async def login_form(self, request: Request) -> Response:
+        after = next_page(request.query_params.get("next"))
         if await self.signed_in(request) is not None:
-            return RedirectResponse(HOME_PATH, 303)
-        return await self._login_page(request, 200, "")
+            return RedirectResponse(after, 303)
+        return await self._login_page(request, 200, "", after)
 
-    async def _login_page(self, request: Request, status: int, problem: str) -> Response:
+    async def _login_page(
+        self, request: Request, status: int, problem: str, after: str = HOME_PATH
+    ) -> Response:
         """The sign-in form, with its nonce cookie (kept while it is valid, so two tabs work)."""
         nonce = request.cookies.get(session.LOGIN_COOKIE)
         if not session.well_formed_nonce(nonce):
             nonce = session.new_nonce()
         csrf = session.csrf_token(await self.keys(), session.LOGIN, nonce)
         insecure_dev = self.enforcer.keys.insecure_dev
-        response = self.render("login.html", status, csrf=csrf, problem=problem, insecure_dev=insecure_dev)
+        response = self.render(
+            "login.html",
+            status,
+            csrf=csrf,
+            problem=problem,
+            insecure_dev=insecure_dev,
+            next="" if after == HOME_PATH else after,
+        )
         _set_cookie(response, request, session.LOGIN_COOKIE, nonce, session.LOGIN_SECONDS)
         return response
 
     async def login(self, request: Request) -> Response:
         form = await _form(request)
+        after = next_page(form.get("next"))
         keys = await self.keys()
         nonce = request.cookies.get(session.LOGIN_COOKIE)
         if not session.well_formed_nonce(nonce) or not session.csrf_valid(
             keys, session.LOGIN, nonce, form.get("csrf")
         ):
-            return await self._login_page(request, 403, "This sign-in form expired: sign in again.")
+            return await self._login_page(request, 403, "This sign-in form expired: sign in again.", after)
         key = form.get("key", "").strip()
         if not key:
-            return await self._login_page(request, 400, "Enter an admin key.")
+            return await self._login_page(request, 400, "Enter an admin key.", after)
         if (locked := self.locked_out(request)) is not None:
             return locked
         principal = self.enforcer.keys.resolve(key, None)
         if principal is None:
             if (locked := self.failed_authentication(request, key)) is not None:
                 return locked
-            return await self._login_page(request, 401, "This server has no such key.")
+            return await self._login_page(request, 401, "This server has no such key.", after)
         if not principal.admin:
-            return await self._login_page(request, 403, _AGENT_KEY)
+            return await self._login_page(request, 403, _AGENT_KEY, after)
         session_id, now = session.new_nonce(), time.time()
         row = {
             "id_sha256": session.session_digest(session_id),
@@ -320,7 +357,7 @@ class Console:
         await self.enforcer.writer.submit(lambda txn: store.insert_console_session(txn.conn, row, txn.now))
         request.scope["thoth.principal"] = principal.name
         log.info("%s signed in", principal.name)
-        response = RedirectResponse(HOME_PATH, 303)
+        response = RedirectResponse(after, 303)
         cookie = session.seal(keys, session_id, now)
         _set_cookie(response, request, session.SESSION_COOKIE, cookie, session.SESSION_SECONDS)
         _clear_cookie(response, request, session.LOGIN_COOKIE)
@@ -345,6 +382,19 @@ _AGENT_KEY: Final = (
     "can sign in to the console."
 )
 _NO_HOLD: Final = "There is no such hold, or it belongs to a tenant this key may not see."
+
+
+def next_page(wanted: str | None) -> str:
+    """Where a sign-in returns to: the console page asked for, else Approvals (an open redirect
+    to another site is never possible: only /ui/ paths of plain characters pass)."""
+    return wanted if wanted and _NEXT.fullmatch(wanted) and wanted != LOGIN_PATH else HOME_PATH
+
+
+def sign_in_first(path: str) -> Response:
+    """To the sign-in form, which returns here afterwards."""
+    after = next_page(path)
+    target = LOGIN_PATH if after == HOME_PATH else f"{LOGIN_PATH}?{urllib.parse.urlencode({'next': after})}"
+    return RedirectResponse(target, 303)
 
 
 def _approval_rows(

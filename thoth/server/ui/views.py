@@ -42,6 +42,7 @@ PAGES: Final = (
 @attrs.frozen
 class HoldView:
     token: str
+    ref: str  # the hold's public name: its page is /ui/holds/<ref>
     tenant_id: str
     agent_id: str
     session_id: str
@@ -125,6 +126,7 @@ def hold_view(row: Mapping[str, Any], now: float) -> HoldView:
     waited = (resolved_at if resolved_at is not None else now) - row["created_at"]
     fixed = {
         "token": row["hold_token"],
+        "ref": row.get("hold_ref") or holds.ref_of(row["hold_token"]),
         "tenant_id": row["tenant_id"],
         "agent_id": row["agent_id"],
         "session_id": row["session_id"],
@@ -165,6 +167,15 @@ def approvals_page(
         resolved=tuple(hold_view(row, now) for row in latest),
         more_pending=len(pending) > PENDING_LIMIT,
     )
+
+
+def outcome_text(row: Mapping[str, Any], now: float) -> str:
+    """What became of a hold that is no longer pending, for its page."""
+    status = holds.state(row, now)
+    if status == "expired":
+        return f"Expired unresolved at {utc_text(row['expires_at'])}: the agent was refused."
+    by = row.get("approver") or "an approver"
+    return f"{status.capitalize()} by {by} at {utc_text(row.get('resolved_at'))}."
 
 
 def already_resolved(row: Mapping[str, Any], now: float) -> str:
