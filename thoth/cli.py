@@ -743,7 +743,7 @@ def _print_event(event: Any) -> None:
     session = _escaped(str(event.session_id))
     occurred = _escaped(_wire_time(event.occurred_at))
     line = f"{occurred:27}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
-    print(line + _decided_by(event))
+    print(line + _decided_by(event) + _approved_by(event))
     sys.stdout.flush()
 
 
@@ -753,6 +753,13 @@ def _wire_time(moment: object) -> str:
         return str(moment)
     text = moment.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+
+
+def _approved_by(event: Any) -> str:
+    """``  approver=alice@acme.com`` for the event of a call a human resolved (a step-up)."""
+    metadata = getattr(event, "metadata", None)
+    approver = metadata.get("approver") if isinstance(metadata, dict) else None
+    return f"  approver={_escaped(approver)}" if isinstance(approver, str) and approver else ""
 
 
 def _decided_by(event: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -155,6 +156,18 @@ def test_a_step_up_logs_its_approval_link_once_and_the_event_names_the_approver(
     assert held[0]["hold_token"] not in caplog.text
     posts = [e for e in events_of(server, session_id, 2) if e["event_type"] == "TOOL_CALL_POST"]
     assert [e["metadata"].get("approver") for e in posts] == ["alice@acme.com"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THOTH_")}
+    env |= {"THOTH_API_URL": server.url, "THOTH_API_KEY": server.api_key}
+    tail = subprocess.run(
+        [sys.executable, "-m", "thoth.cli", "events", "tail", "--session", session_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=True,
+    )
+    [post] = [line for line in tail.stdout.splitlines() if "TOOL_CALL_POST" in line]
+    assert post.endswith("  approver=alice@acme.com")
 
 
 def async_refund(server: ThothServer, session_id: str) -> Callable[..., Any]:
