@@ -60,7 +60,9 @@ def start_server(workdir: Path, api_key: str, admin_key: str) -> tuple[subproces
                 "--api-key",
                 f"{TENANT}:{api_key}",
                 "--admin-key",
-                f"{TENANT}:{admin_key}",
+                f"demo-approver={TENANT}:{admin_key}",  # resolutions are recorded as demo-approver
+                "--public-url",
+                url,  # a STEP_UP answer then links the hold's console page (approval_url)
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -109,9 +111,10 @@ def approve_when_held(
             holds = client.get("/v1/holds", params={"status": "pending", "session_id": session_id}).json()
             if holds["items"]:
                 token = str(holds["items"][0]["hold_token"])
+                page = f"{url}/ui/holds/{holds['items'][0]['hold_ref']}"
                 if interactive():
                     print(
-                        f"\n[approver] open {url}/ui/approvals and click Approve or Deny "
+                        f"\n[approver] open {page} and click Approve or Deny "
                         f"(the CLI approves in {CONSOLE_WAIT_SECONDS} s otherwise)",
                         flush=True,
                     )

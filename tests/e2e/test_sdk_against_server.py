@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -276,3 +277,8 @@ def test_the_demo_runs_end_to_end() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for expected in ("blocked: deleting customer data", "include_pii=False", "refunded 2500", "demo OK"):
         assert expected in result.stdout
+    assert "approved by demo-approver" in result.stdout  # the named admin key, not the OS user
+    link = re.search(
+        r"waits for approval at (http://127\.0\.0\.1:\d+/ui/holds/[0-9a-f]{20})$", result.stderr, re.M
+    )
+    assert link, result.stderr
