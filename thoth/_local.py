@@ -295,6 +295,7 @@ class LocalEnforcer:
         tool_args: dict[str, Any] | None = None,
         *,
         shadow: bool = False,
+        decision_id: str | None = None,
     ) -> EnforcementDecision:
         """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
         try:
@@ -305,11 +306,19 @@ class LocalEnforcer:
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR, shadow)
         if decision is not None:
             return decision
-        remote = self._remote.check(tool_name, session_id, tool_calls, tool_args, shadow=shadow)
+        remote = self._remote.check(
+            tool_name, session_id, tool_calls, tool_args, shadow=shadow, decision_id=decision_id
+        )
         return self._after_remote(tool_name, session_id, remote)
 
     async def acheck(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
+        self,
+        tool_name: str,
+        session_id: str,
+        tool_calls: list[str],
+        tool_args: dict[str, Any] | None = None,
+        *,
+        decision_id: str | None = None,
     ) -> EnforcementDecision:
         """Async :meth:`check`: a local decision is a few microseconds of CPU, taken inline."""
         try:
@@ -319,7 +328,9 @@ class LocalEnforcer:
             return _failed(tool_name, _failures.from_exception(exc).reason, ReasonCode.ENFORCER_ERROR)
         if decision is not None:
             return decision
-        remote = await self._remote.acheck(tool_name, session_id, tool_calls, tool_args)
+        remote = await self._remote.acheck(
+            tool_name, session_id, tool_calls, tool_args, decision_id=decision_id
+        )
         return self._after_remote(tool_name, session_id, remote)
 
     def _decided(

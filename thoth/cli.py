@@ -743,7 +743,9 @@ def _print_event(event: Any) -> None:
     session = _escaped(str(event.session_id))
     occurred = _escaped(_wire_time(event.occurred_at))
     line = f"{occurred:27}  {session}  {event.event_type:16}  {tool:20}  chain={chain}"
-    print(line + _decided_by(event) + _approved_by(event))
+    decision = event.decision_id if isinstance(event.decision_id, str) and event.decision_id else None
+    joined = f"  decision={_escaped(decision)}" if decision else ""
+    print(line + joined + _decided_by(event) + _approved_by(event))
     sys.stdout.flush()
 
 

@@ -73,14 +73,20 @@ class EnforcerClient:
         return f"EnforcerClient(agent_id={self._config.agent_id!r}, url={self._transport.base_url!r})"
 
     def _body(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None
+        self,
+        tool_name: str,
+        session_id: str,
+        tool_calls: list[str],
+        tool_args: dict[str, Any] | None,
+        decision_id: str | None = None,
     ) -> dict[str, Any]:
         body = dict(self._static)
         body["tool_name"] = tool_name
         body["session_id"] = session_id
         body["session_tool_calls"] = tool_calls
         body["enforcement_trace_id"] = self._config.enforcement_trace_id or session_id
-        body["action_attestation_id"] = random_hex()
+        # the server takes it as the decision's id: the call id the call's events carry
+        body["action_attestation_id"] = decision_id or random_hex()
         if tool_args is not None:
             body["tool_args"] = wire_args(tool_args)
         return body
@@ -105,12 +111,14 @@ class EnforcerClient:
         tool_args: dict[str, Any] | None = None,
         *,
         shadow: bool = False,
+        decision_id: str | None = None,
     ) -> EnforcementDecision:
         """Ask for a decision. Never raises; any failure is a BLOCK with a reason code.
-        ``shadow``: observe mode's background check (the call already ran; logged as such)."""
+        ``shadow``: observe mode's background check (the call already ran; logged as such).
+        ``decision_id``: the call's id, which the decision is to be known by."""
         deadline = self._deadline()
         try:
-            body = self._body(tool_name, session_id, tool_calls, tool_args)
+            body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.sync_client
 
             def attempt() -> EnforcementDecision | _failures.Failure:
@@ -132,12 +140,18 @@ class EnforcerClient:
         return _concluded(tool_name, outcome, shadow=shadow)
 
     async def acheck(
-        self, tool_name: str, session_id: str, tool_calls: list[str], tool_args: dict[str, Any] | None = None
+        self,
+        tool_name: str,
+        session_id: str,
+        tool_calls: list[str],
+        tool_args: dict[str, Any] | None = None,
+        *,
+        decision_id: str | None = None,
     ) -> EnforcementDecision:
         """Async :meth:`check`: never blocks the event loop, never raises (except cancellation)."""
         deadline = self._deadline()
         try:
-            body = self._body(tool_name, session_id, tool_calls, tool_args)
+            body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.async_client()
 
             async def attempt() -> EnforcementDecision | _failures.Failure:

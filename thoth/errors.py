@@ -89,6 +89,9 @@ class ThothPolicyViolation(ThothError):
             call (for a denied step-up, the STEP_UP decision's), when it sent one;
             check it with ``thoth.receipts.verify_receipt``.
         matched_rule_ids: the ids of the policy rules that decided, as the enforcer sent them.
+        decision_id: the refused call's decision id, which its decision (on the enforcer) and
+            every event of the call carry: ``thoth events tail`` prints it, and
+            ``GET /v1/events?decision_id=`` lists the call's events.
 
     :meth:`explain` asks the enforcer why, in plain language.
     """
@@ -107,8 +110,10 @@ class ThothPolicyViolation(ThothError):
         retry_after_seconds: float | None = None,
         receipt: Mapping[str, Any] | None = None,
         matched_rule_ids: Sequence[str] = (),
+        decision_id: str | None = None,
     ) -> None:
         self.tool_name = tool_name
+        self.decision_id = decision_id
         self.reason = reason
         self.violation_id = violation_id
         self.decision = decision
@@ -167,6 +172,7 @@ class ThothPolicyViolation(ThothError):
                 self.retry_after_seconds,
                 self.receipt,
                 self.matched_rule_ids,
+                self.decision_id,
             ),
         )
 
@@ -186,6 +192,7 @@ def _rebuild_violation(
     retry_after_seconds: float | None,
     receipt: Mapping[str, Any] | None = None,  # absent from violations pickled before receipts
     matched_rule_ids: Sequence[str] = (),  # absent from violations pickled before explain()
+    decision_id: str | None = None,  # absent from violations pickled before decision ids
 ) -> ThothPolicyViolation:
     return ThothPolicyViolation(
         tool_name,
@@ -196,6 +203,7 @@ def _rebuild_violation(
         retry_after_seconds=retry_after_seconds,
         receipt=receipt,
         matched_rule_ids=matched_rule_ids,
+        decision_id=decision_id,
     )
 
 

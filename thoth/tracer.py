@@ -199,6 +199,9 @@ class Tracer:
                 "enforcement_mode": self._mode,
                 "session_tool_calls": session.recent_calls(config.session_history_limit),
                 "violation_id": violation_id,
+                # every event of one governed call names its decision: the call id, sent as the
+                # enforce request's action_attestation_id, which the server keeps as decision_id
+                "decision_id": metadata.get("call_id") if metadata else None,
             },
             content,
             metadata,
@@ -251,6 +254,7 @@ class Tracer:
                 receipt=decision.receipt,
                 matched_rule_ids=decision.matched_rule_ids,
             )
+        violation.decision_id = call_id
         session_id, enforcer = self._session.session_id, self._enforcer
         violation._explainer = lambda v: enforcer.explain(v, session_id)
         violation._async_explainer = lambda v: enforcer.aexplain(v, session_id)
@@ -274,7 +278,7 @@ class Tracer:
         call_id, call_args = self._begin(tool_name, args, call_id)
         if self._observe:
             return self._observed(tool_name, call_args, call_id)
-        decision = self._enforcer.check(*self._question(tool_name, call_args))
+        decision = self._enforcer.check(*self._question(tool_name, call_args), decision_id=call_id)
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             _announce_hold(tool_name, decision)
             outcome = self._step_up.wait(
@@ -290,7 +294,7 @@ class Tracer:
         call_id, call_args = self._begin(tool_name, args, call_id)
         if self._observe:
             return self._observed(tool_name, call_args, call_id)
-        decision = await self._enforcer.acheck(*self._question(tool_name, call_args))
+        decision = await self._enforcer.acheck(*self._question(tool_name, call_args), decision_id=call_id)
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             _announce_hold(tool_name, decision)
             outcome = await self._step_up.await_decision(
@@ -309,7 +313,9 @@ class Tracer:
         """Observe never blocks and adds no round trip: events, and a shadow check off the path."""
         if self._config.observe_shadow_checks:
             enforcer, question = self._enforcer, self._question(tool_name, args)
-            runtime().background.submit(SHADOW_CHECK, lambda: enforcer.check(*question, shadow=True))
+            runtime().background.submit(
+                SHADOW_CHECK, lambda: enforcer.check(*question, shadow=True, decision_id=call_id)
+            )
         return self._permit(tool_name, args, call_id, None)
 
     def _after_hold(

@@ -25,7 +25,7 @@ from tests.server.test_api import chained_events
 from thoth.server import holds, migrate, store
 
 STORES = ["sqlite", "postgresql"]
-HEAD = "0006_hold_refs"
+HEAD = "0007_decision_ids"
 PASSWORD = "s3cret-pw-do-not-print"
 
 LEGACY = sa.MetaData()
@@ -475,7 +475,9 @@ def test_holds_made_before_refs_get_their_ref_on_upgrade(empty_db: str) -> None:
             conn.execute(insert, [{"token": token, "digest": "0" * 64} for token in tokens])
         migrate.upgrade(empty_db)
         with db.connect() as conn:
-            refs = dict(conn.execute(sa.text("SELECT hold_token, hold_ref FROM thoth_holds")).tuples().all())
+            refs = dict(
+                tuple(row) for row in conn.execute(sa.text("SELECT hold_token, hold_ref FROM thoth_holds"))
+            )
     finally:
         db.dispose()
     assert refs == {token: holds.ref_of(token) for token in tokens}

@@ -31,6 +31,7 @@ from thoth.server.auth import Principal
 from thoth.server.config import ServerConfig
 from thoth.server.errors import ApiError
 from thoth.server.schemas import (
+    DECISION_ID_PATTERN,
     ENFORCE_FIELDS,
     ENFORCE_REQUEST,
     EVENT_FIELDS,
@@ -54,6 +55,7 @@ error_log = logging.getLogger("thoth.server.errors")
 
 _TOKEN = re.compile(HOLD_TOKEN_PATTERN)
 _IDENTIFIER_MAX: Final = 256
+_DECISION_ID: Final = re.compile(DECISION_ID_PATTERN)
 _HOLD_STATES: Final[tuple[str, ...]] = get_args(HoldStateName)
 _EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventTypeName)
 
@@ -258,6 +260,7 @@ class _Api:
             _choice(query.get("event_type"), _EVENT_TYPES, "event_type"),
             _cursor(query.get("cursor")),
             _limit(query.get("limit")),
+            decision_id=_decision_id(query.get("decision_id")),
         )
         return JSONResponse(page)
 
@@ -378,6 +381,12 @@ def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | Non
 def _identifier(value: str | None, name: str) -> str | None:
     if value is not None and not 1 <= len(value) <= _IDENTIFIER_MAX:
         raise ApiError(400, "bad_request", f"{name} must be 1 to {_IDENTIFIER_MAX} characters")
+    return value
+
+
+def _decision_id(value: str | None) -> str | None:
+    if value is not None and not _DECISION_ID.fullmatch(value):
+        raise ApiError(400, "bad_request", "decision_id must be 1 to 256 of A-Z a-z 0-9 . _ : ~ -")
     return value
 
 

@@ -39,6 +39,8 @@ SourceTypeName = Literal["agent_tool_call", "agent_llm_invocation"]  # SourceTyp
 Resolution = Literal["ALLOW", "BLOCK"]  # HoldResolution
 HoldStateName = Literal["pending", "approved", "denied", "expired"]  # HoldState (a query parameter)
 HOLD_TOKEN_PATTERN = r"^[A-Za-z0-9._~-]{8,256}$"  # noqa: S105 - a pattern, not a secret
+DECISION_ID_PATTERN: Final = r"^[A-Za-z0-9._:~-]{1,256}$"  # the spec's DecisionId
+DecisionIdText = Annotated[str, StringConstraints(strict=True, max_length=256, pattern=DECISION_ID_PATTERN)]
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _EVENT_ID = rf"^(.{{1,256}}:)?{_UUID}$"  # a UUID, bare or after its tenant (aten-thoth 0.1.15, atensec)
 _DATE_TIME = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -130,6 +132,7 @@ class Event(TypedDict, total=False):
     ingested_at: DateTime
     ttl: Count
     violation_id: Short | None
+    decision_id: DecisionIdText | None
     chain_index: Count
     previous_hash: Sha256OrEmpty
     hash: Sha256OrEmpty

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from thoth.server.explain import explain as explain_decision
 from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
 from thoth.server.schemas import (
+    DECISION_ID_PATTERN,
     EnforceRequest,
     EventIdError,
     ExplainRequest,
@@ -37,6 +39,7 @@ from thoth.server.state import Txn
 from thoth.server.writer import Writer
 
 log = logging.getLogger("thoth.server.decisions")
+_DECISION_ID = re.compile(DECISION_ID_PATTERN)
 
 
 @attrs.frozen
@@ -136,12 +139,14 @@ class Enforcer:
         decided = decide(active.policy, call, record, now, predates_modify=_predates_modify(request))
         result, decision = decided.result, decided.outcome.decision
         response = answer(decided, active.version, active.policy.hold_timeout_seconds)
+        response["decision_id"] = decision_id_of(request)
         if decision in (Decision.BLOCK, Decision.STEP_UP):
             response["violation_id"] = "vio_" + secrets.token_hex(8)
         hold = None
         if decision is Decision.STEP_UP:
             timeout = response["step_up_timeout_seconds"]
             hold = _hold_row(request, result.rule_id, decided.outcome.reason, timeout, now)
+            hold["decision_id"] = response["decision_id"]
             response["hold_token"] = hold["hold_token"]
             response["hold_ref"] = hold["hold_ref"]
             if self.config.public_url is not None:
@@ -215,6 +220,7 @@ class Enforcer:
             "decision": body.resolution,
             "reason": body.reason or None,
             "hold_token": token,
+            "decision_id": row.get("decision_id"),  # the resolution belongs to the STEP_UP's call
         }
 
         key = (row["tenant_id"], row["session_id"])
@@ -300,12 +306,22 @@ class Enforcer:
         event_type: str | None,
         after_id: int | None,
         limit: int,
+        *,
+        decision_id: str | None = None,
     ) -> dict[str, Any]:
         if after_id is None:
             return {"items": [], "next_cursor": None}
         rows = await anyio.to_thread.run_sync(
             partial(
-                store.list_events, self.engine, principal.tenants, session, agent, event_type, after_id, limit
+                store.list_events,
+                self.engine,
+                principal.tenants,
+                session,
+                agent,
+                event_type,
+                after_id,
+                limit,
+                decision_id,
             )
         )
         items = [_stored_event(r) for r in rows]
@@ -478,7 +494,18 @@ def _decision_row(
         "created_at": now,
         "violation_id": response.get("violation_id"),
         "extensions": json.dumps(request.model_extra, ensure_ascii=False) if request.model_extra else None,
+        "decision_id": response["decision_id"],
     }
+
+
+def decision_id_of(request: EnforceRequest) -> str:
+    """The request's ``action_attestation_id`` (one per call; thoth's SDK sends the call id its
+    events carry, so decision and events join), else one made here, as for a client that sends
+    none or one that is not a plain id."""
+    sent = request.action_attestation_id
+    if sent and _DECISION_ID.fullmatch(sent):
+        return sent
+    return "dec_" + secrets.token_hex(12)
 
 
 def _receipt_claims(request: EnforceRequest, response: Mapping[str, Any]) -> dict[str, Any]:

@@ -45,8 +45,11 @@ events = sa.Table(
     # values the server replaced with [REDACTED] before storing (thoth.server.redaction): the body
     # then no longer hashes to `hash`; the chain was checked on the event as sent
     sa.Column("redacted", sa.Integer, nullable=False, server_default="0"),
+    # the decision of the governed call the event belongs to, as the event names it
+    sa.Column("decision_id", sa.String(256)),
     sa.UniqueConstraint("tenant_id", "event_id", name="uq_thoth_events_tenant_event"),
     sa.Index("ix_thoth_events_session", "tenant_id", "session_id", "chain_index"),
+    sa.Index("ix_thoth_events_decision_id", "tenant_id", "decision_id"),
 )
 
 holds = sa.Table(
@@ -71,6 +74,7 @@ holds = sa.Table(
     sa.Column("redacted_args", sa.Text),
     # a name for the hold that is not its token (holds.ref_of): safe in a URL, a log or a chat message
     sa.Column("hold_ref", sa.String(32)),
+    sa.Column("decision_id", sa.String(256)),  # the STEP_UP decision that made the hold
     sa.Index("ix_thoth_holds_tenant", "tenant_id", "created_at"),
     sa.Index("ix_thoth_holds_ref", "hold_ref", unique=True),
 )
@@ -97,7 +101,9 @@ decisions = sa.Table(
     sa.Column("violation_id", sa.String(64)),
     # the fields of the enforce request that the contract does not define (JSON), as sent
     sa.Column("extensions", sa.Text),
+    sa.Column("decision_id", sa.String(256)),  # one per governed call: the answer's decision_id
     sa.Index("ix_thoth_decisions_session", "tenant_id", "session_id", "id"),
+    sa.Index("ix_thoth_decisions_decision_id", "tenant_id", "decision_id"),
     sa.Index("ix_thoth_decisions_violation", "violation_id"),
     sa.Index("ix_thoth_decisions_time", "created_at"),
 )
@@ -283,6 +289,7 @@ _DECISION_COLUMNS: Final = (
     "created_at",
     "violation_id",
     "extensions",
+    "decision_id",
 )
 
 
@@ -332,7 +339,7 @@ class PreparedEvent(NamedTuple):
     link: Link
     body: str
     # the first columns of its row, as _INSERT_COLUMNS names them: built here, off the writer thread
-    row: tuple[str, str, str, str, str, int, str | None]
+    row: tuple[str, str, str, str, str, int, str | None, str | None]
     signature: str | None
     ingested_at: str | None
     redacted: int  # values replaced before storing (thoth.server.redaction)
@@ -356,7 +363,16 @@ def prepare_event(event: Mapping[str, Any], event_id: str, *, redact: bool = Tru
         session,
         link,
         body.decode("utf-8"),
-        (tenant, event_id, session, event["agent_id"], event["event_type"], link.chain_index, claimed),
+        (
+            tenant,
+            event_id,
+            session,
+            event["agent_id"],
+            event["event_type"],
+            link.chain_index,
+            claimed,
+            event.get("decision_id"),
+        ),
         event.get("signature"),
         event.get("ingested_at"),
         redacted,
@@ -526,7 +542,7 @@ class ChainHeads(Protocol):
 
 
 _INSERT_COLUMNS = (
-    "tenant_id, event_id, session_id, agent_id, event_type, chain_index, hash, "
+    "tenant_id, event_id, session_id, agent_id, event_type, chain_index, hash, decision_id, "
     "chain_status, received_at, body, signature, ingested_at, redacted"
 )
 
@@ -564,7 +580,7 @@ def ingest_events(
         heads.move_head(session, head)
     if rows:
         sql = (
-            f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 13)}) "  # noqa: S608
+            f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 14)}) "  # noqa: S608
             "ON CONFLICT (tenant_id, event_id) DO NOTHING"
         )
         _write_many(conn, sql, rows)
@@ -664,8 +680,11 @@ def list_events(
     event_type: str | None,
     after_id: int,
     limit: int,
+    decision_id: str | None = None,
 ) -> list[dict[str, Any]]:
     query = sa.select(events).where(events.c.id > after_id)
+    if decision_id is not None:
+        query = query.where(events.c.decision_id == decision_id)
     if tenants is not None:
         query = query.where(events.c.tenant_id.in_(sorted(tenants)))
     if session is not None:

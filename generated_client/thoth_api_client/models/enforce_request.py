@@ -36,7 +36,8 @@ class EnforceRequest:
         data_classification (str | Unset):
         task_context (Any | str | Unset): Free text, or (atensec-thoth 0.5) an object such as `{initiated_by, task_id,
             chain}`.
-        action_attestation_id (str | Unset): One fresh id per call.
+        action_attestation_id (str | Unset): One fresh id per call. The server takes it as the decision's `decision_id`
+            (thoth's SDK sends the call id its events carry, so decision and events join).
         identity_binding (Any | Unset): The identity the caller binds the call to (atensec-thoth 0.5). Any of
             `agent_id`, `tenant_id`, `user_id` it names must equal the request's own, else the call is refused (BLOCK,
             `identity_mismatch`).

@@ -30,6 +30,9 @@ class EnforceResponse:
             decision (Decision | str | Unset): One of `Decision`, or a string the client does not know (treat as BLOCK).
             reason (None | str | Unset):
             violation_id (None | str | Unset):
+            decision_id (None | str | Unset): This decision's id (like OPA's `decision_id`): the request's
+                `action_attestation_id` when it sent one, else made by the server. Stored with the decision and its hold, and
+                carried by every event of the call.
             hold_token (None | str | Unset):
             hold_ref (None | str | Unset): A STEP_UP's hold, named without its token (safe to log or share).
             approval_url (None | str | Unset): A STEP_UP's page in the approvals console, when the server knows its public
@@ -59,6 +62,7 @@ class EnforceResponse:
     decision: Decision | str | Unset = UNSET
     reason: None | str | Unset = UNSET
     violation_id: None | str | Unset = UNSET
+    decision_id: None | str | Unset = UNSET
     hold_token: None | str | Unset = UNSET
     hold_ref: None | str | Unset = UNSET
     approval_url: None | str | Unset = UNSET
@@ -102,6 +106,12 @@ class EnforceResponse:
             violation_id = UNSET
         else:
             violation_id = self.violation_id
+
+        decision_id: None | str | Unset
+        if isinstance(self.decision_id, Unset):
+            decision_id = UNSET
+        else:
+            decision_id = self.decision_id
 
         hold_token: None | str | Unset
         if isinstance(self.hold_token, Unset):
@@ -230,6 +240,8 @@ class EnforceResponse:
             field_dict["reason"] = reason
         if violation_id is not UNSET:
             field_dict["violation_id"] = violation_id
+        if decision_id is not UNSET:
+            field_dict["decision_id"] = decision_id
         if hold_token is not UNSET:
             field_dict["hold_token"] = hold_token
         if hold_ref is not UNSET:
@@ -309,6 +321,15 @@ class EnforceResponse:
             return cast(None | str | Unset, data)
 
         violation_id = _parse_violation_id(d.pop("violation_id", UNSET))
+
+        def _parse_decision_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decision_id = _parse_decision_id(d.pop("decision_id", UNSET))
 
         def _parse_hold_token(data: object) -> None | str | Unset:
             if data is None:
@@ -516,6 +537,7 @@ class EnforceResponse:
             decision=decision,
             reason=reason,
             violation_id=violation_id,
+            decision_id=decision_id,
             hold_token=hold_token,
             hold_ref=hold_ref,
             approval_url=approval_url,

@@ -45,6 +45,8 @@ class Event:
         ingested_at (datetime.datetime | Unset):
         ttl (int | Unset): Epoch seconds after which the event may be deleted.
         violation_id (None | str | Unset):
+        decision_id (None | str | Unset): The decision of the governed call this event belongs to
+            (`EnforceResponse.decision_id`).
         chain_index (int | Unset):
         previous_hash (str | Unset): A lowercase hex SHA-256, or empty where the sender does not chain. Example:
             5d41402abc4b2a76b9719d911017c592ae6e5d41402abc4b2a76b9719d9110aa.
@@ -72,6 +74,7 @@ class Event:
     ingested_at: datetime.datetime | Unset = UNSET
     ttl: int | Unset = UNSET
     violation_id: None | str | Unset = UNSET
+    decision_id: None | str | Unset = UNSET
     chain_index: int | Unset = UNSET
     previous_hash: str | Unset = UNSET
     hash_: str | Unset = UNSET
@@ -139,6 +142,12 @@ class Event:
         else:
             violation_id = self.violation_id
 
+        decision_id: None | str | Unset
+        if isinstance(self.decision_id, Unset):
+            decision_id = UNSET
+        else:
+            decision_id = self.decision_id
+
         chain_index = self.chain_index
 
         previous_hash = self.previous_hash
@@ -185,6 +194,8 @@ class Event:
             field_dict["ttl"] = ttl
         if violation_id is not UNSET:
             field_dict["violation_id"] = violation_id
+        if decision_id is not UNSET:
+            field_dict["decision_id"] = decision_id
         if chain_index is not UNSET:
             field_dict["chain_index"] = chain_index
         if previous_hash is not UNSET:
@@ -273,6 +284,15 @@ class Event:
 
         violation_id = _parse_violation_id(d.pop("violation_id", UNSET))
 
+        def _parse_decision_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decision_id = _parse_decision_id(d.pop("decision_id", UNSET))
+
         chain_index = d.pop("chain_index", UNSET)
 
         previous_hash = d.pop("previous_hash", UNSET)
@@ -301,6 +321,7 @@ class Event:
             ingested_at=ingested_at,
             ttl=ttl,
             violation_id=violation_id,
+            decision_id=decision_id,
             chain_index=chain_index,
             previous_hash=previous_hash,
             hash_=hash_,

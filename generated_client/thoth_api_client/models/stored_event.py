@@ -36,6 +36,7 @@ class StoredEvent:
         metadata (Any | Unset):
         enforcement_mode (None | str | Unset):
         violation_id (None | str | Unset):
+        decision_id (None | str | Unset):
         chain_index (int | None | Unset):
         previous_hash (None | str | Unset):
         hash_ (None | str | Unset):
@@ -60,6 +61,7 @@ class StoredEvent:
     metadata: Any | Unset = UNSET
     enforcement_mode: None | str | Unset = UNSET
     violation_id: None | str | Unset = UNSET
+    decision_id: None | str | Unset = UNSET
     chain_index: int | None | Unset = UNSET
     previous_hash: None | str | Unset = UNSET
     hash_: None | str | Unset = UNSET
@@ -120,6 +122,12 @@ class StoredEvent:
         else:
             violation_id = self.violation_id
 
+        decision_id: None | str | Unset
+        if isinstance(self.decision_id, Unset):
+            decision_id = UNSET
+        else:
+            decision_id = self.decision_id
+
         chain_index: int | None | Unset
         if isinstance(self.chain_index, Unset):
             chain_index = UNSET
@@ -173,6 +181,8 @@ class StoredEvent:
             field_dict["enforcement_mode"] = enforcement_mode
         if violation_id is not UNSET:
             field_dict["violation_id"] = violation_id
+        if decision_id is not UNSET:
+            field_dict["decision_id"] = decision_id
         if chain_index is not UNSET:
             field_dict["chain_index"] = chain_index
         if previous_hash is not UNSET:
@@ -259,6 +269,15 @@ class StoredEvent:
 
         violation_id = _parse_violation_id(d.pop("violation_id", UNSET))
 
+        def _parse_decision_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decision_id = _parse_decision_id(d.pop("decision_id", UNSET))
+
         def _parse_chain_index(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -312,6 +331,7 @@ class StoredEvent:
             metadata=metadata,
             enforcement_mode=enforcement_mode,
             violation_id=violation_id,
+            decision_id=decision_id,
             chain_index=chain_index,
             previous_hash=previous_hash,
             hash_=hash_,

@@ -16,6 +16,7 @@ def _get_kwargs(
     session_id: str | Unset = UNSET,
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
+    decision_id: str | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def _get_kwargs(
         json_event_type = event_type.value
 
     params["event_type"] = json_event_type
+
+    params["decision_id"] = decision_id
 
     params["limit"] = limit
 
@@ -113,6 +116,7 @@ def sync_detailed(
     session_id: str | Unset = UNSET,
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
+    decision_id: str | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Response[Error | EventPage]:
@@ -122,6 +126,8 @@ def sync_detailed(
         session_id (str | Unset):
         agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
+        decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
+            stored decision, events). Example: 4f2a9c1b0e7d-17.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -137,6 +143,7 @@ def sync_detailed(
         session_id=session_id,
         agent_id=agent_id,
         event_type=event_type,
+        decision_id=decision_id,
         limit=limit,
         cursor=cursor,
     )
@@ -154,6 +161,7 @@ def sync(
     session_id: str | Unset = UNSET,
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
+    decision_id: str | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Error | EventPage | None:
@@ -163,6 +171,8 @@ def sync(
         session_id (str | Unset):
         agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
+        decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
+            stored decision, events). Example: 4f2a9c1b0e7d-17.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -179,6 +189,7 @@ def sync(
         session_id=session_id,
         agent_id=agent_id,
         event_type=event_type,
+        decision_id=decision_id,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -190,6 +201,7 @@ async def asyncio_detailed(
     session_id: str | Unset = UNSET,
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
+    decision_id: str | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Response[Error | EventPage]:
@@ -199,6 +211,8 @@ async def asyncio_detailed(
         session_id (str | Unset):
         agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
+        decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
+            stored decision, events). Example: 4f2a9c1b0e7d-17.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -214,6 +228,7 @@ async def asyncio_detailed(
         session_id=session_id,
         agent_id=agent_id,
         event_type=event_type,
+        decision_id=decision_id,
         limit=limit,
         cursor=cursor,
     )
@@ -229,6 +244,7 @@ async def asyncio(
     session_id: str | Unset = UNSET,
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
+    decision_id: str | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Error | EventPage | None:
@@ -238,6 +254,8 @@ async def asyncio(
         session_id (str | Unset):
         agent_id (str | Unset):
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
+        decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
+            stored decision, events). Example: 4f2a9c1b0e7d-17.
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -255,6 +273,7 @@ async def asyncio(
             session_id=session_id,
             agent_id=agent_id,
             event_type=event_type,
+            decision_id=decision_id,
             limit=limit,
             cursor=cursor,
         )
