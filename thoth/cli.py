@@ -8,11 +8,12 @@ imported only by the commands that need them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -192,6 +193,19 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --follow")
     _client_options(tail)
     tail.set_defaults(handler=_events_tail)
+    export = events.add_parser(
+        "export",
+        help="write stored events as JSON Lines or CSV (for a SIEM), oldest first, in constant memory",
+    )
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument(
+        "--since", metavar="TIME", help="received at or after: 2026-11-25T10:00:00Z, 2026-11-25, 24h, 7d"
+    )
+    export.add_argument("--until", metavar="TIME", help="received before (same forms)")
+    export.add_argument("--session", metavar="ID")
+    export.add_argument("--out", metavar="FILE", help="write here, byte for byte (default: standard output)")
+    _client_options(export)
+    export.set_defaults(handler=_events_export)
 
     policy = commands.add_parser("policy", help="check a policy file").add_subparsers(title="policy commands")
     check = policy.add_parser("check", help="load a policy and report errors with line and column")
@@ -615,6 +629,15 @@ def _client(args: argparse.Namespace) -> AuthenticatedClient:
 
 def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Call a generated ``sync_detailed``; turn transport and error responses into CliError."""
+    response = _checked(fn, **kwargs)
+    status = int(response.status_code)
+    if response.parsed is None:
+        raise CliError(f"HTTP {status}: unexpected response")
+    return response.parsed
+
+
+def _checked(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """The response of a generated ``sync_detailed``; transport failures and errors as CliError."""
     import httpx
 
     try:
@@ -623,11 +646,8 @@ def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
         raise CliError(f"cannot reach the server: {type(exc).__name__}: {exc}") from None
     status = int(response.status_code)
     if status >= 400:
-        message = _error_message(response.content)
-        raise CliError(f"HTTP {status}: {message}")
-    if response.parsed is None:
-        raise CliError(f"HTTP {status}: unexpected response")
-    return response.parsed
+        raise CliError(f"HTTP {status}: {_error_message(response.content)}")
+    return response
 
 
 def _error_message(content: bytes) -> str:
@@ -731,6 +751,63 @@ def _events_tail(args: argparse.Namespace) -> int:
             if not args.follow:
                 return EXIT_OK
             time.sleep(args.interval)
+
+
+def _events_export(args: argparse.Namespace) -> int:
+    """Page through GET /v1/events, writing each page before asking for the next."""
+    import json
+
+    from thoth_api_client.api.events import list_events
+    from thoth_api_client.types import UNSET
+
+    from thoth import _export
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        since = _export.parse_moment(args.since, now) if args.since else None
+        until = _export.parse_moment(args.until, now) if args.until else None
+    except ValueError as exc:
+        raise CliError(f"--since/--until: {exc}") from None
+    summary = _export.ChainSummary()
+    line = _export.jsonl_line if args.format == "jsonl" else _export.csv_row
+    with _export_target(args.out) as out, _client(args) as client:
+        if args.format == "csv":
+            out.write(_export.csv_header())
+        cursor: Any = UNSET
+        while True:
+            response = _checked(
+                list_events.sync_detailed,
+                client=client,
+                session_id=args.session or UNSET,
+                since=dt.datetime.fromisoformat(since) if since else UNSET,
+                until=dt.datetime.fromisoformat(until) if until else UNSET,
+                limit=1000,
+                cursor=cursor,
+            )
+            page = json.loads(response.content)
+            for event in page["items"]:
+                out.write(line(event))
+                summary.add(event)
+            cursor = page.get("next_cursor")
+            if not page["items"] or not cursor:
+                break
+    for text in summary.lines():
+        print(text, file=sys.stderr)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _export_target(path: str | None) -> Iterator[Any]:
+    """The file given (created with mode 0600: it holds an audit trail), else standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {_os_reason(exc)}") from None
+    with open(descriptor, "w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 _EVENT_HEADER: Final = f"{'OCCURRED (agent clock)':27}  SESSION  {'EVENT':16}  {'TOOL':20}  CHAIN"

@@ -261,6 +261,8 @@ class _Api:
             _cursor(query.get("cursor")),
             _limit(query.get("limit")),
             decision_id=_decision_id(query.get("decision_id")),
+            since=_moment(query.get("since"), "since"),
+            until=_moment(query.get("until"), "until"),
         )
         return JSONResponse(page)
 
@@ -382,6 +384,21 @@ def _identifier(value: str | None, name: str) -> str | None:
     if value is not None and not 1 <= len(value) <= _IDENTIFIER_MAX:
         raise ApiError(400, "bad_request", f"{name} must be 1 to {_IDENTIFIER_MAX} characters")
     return value
+
+
+def _moment(value: str | None, name: str) -> float | None:
+    """An RFC 3339 time (with its offset, or Z) as epoch seconds."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or len(value) > 64:
+        raise ApiError(
+            400, "bad_request", f"{name} must be an RFC 3339 time with an offset, e.g. 2026-11-25T00:00:00Z"
+        )
+    return moment.timestamp()
 
 
 def _decision_id(value: str | None) -> str | None:

@@ -308,6 +308,8 @@ class Enforcer:
         limit: int,
         *,
         decision_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> dict[str, Any]:
         if after_id is None:
             return {"items": [], "next_cursor": None}
@@ -322,6 +324,8 @@ class Enforcer:
                 after_id,
                 limit,
                 decision_id,
+                since,
+                until,
             )
         )
         items = [_stored_event(r) for r in rows]

@@ -1,3 +1,4 @@
+import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +18,8 @@ def _get_kwargs(
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
     decision_id: str | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -34,6 +37,16 @@ def _get_kwargs(
     params["event_type"] = json_event_type
 
     params["decision_id"] = decision_id
+
+    json_since: str | Unset = UNSET
+    if not isinstance(since, Unset):
+        json_since = since.isoformat()
+    params["since"] = json_since
+
+    json_until: str | Unset = UNSET
+    if not isinstance(until, Unset):
+        json_until = until.isoformat()
+    params["until"] = json_until
 
     params["limit"] = limit
 
@@ -117,6 +130,8 @@ def sync_detailed(
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
     decision_id: str | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Response[Error | EventPage]:
@@ -128,6 +143,8 @@ def sync_detailed(
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
             stored decision, events). Example: 4f2a9c1b0e7d-17.
+        since (datetime.datetime | Unset):
+        until (datetime.datetime | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -144,6 +161,8 @@ def sync_detailed(
         agent_id=agent_id,
         event_type=event_type,
         decision_id=decision_id,
+        since=since,
+        until=until,
         limit=limit,
         cursor=cursor,
     )
@@ -162,6 +181,8 @@ def sync(
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
     decision_id: str | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Error | EventPage | None:
@@ -173,6 +194,8 @@ def sync(
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
             stored decision, events). Example: 4f2a9c1b0e7d-17.
+        since (datetime.datetime | Unset):
+        until (datetime.datetime | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -190,6 +213,8 @@ def sync(
         agent_id=agent_id,
         event_type=event_type,
         decision_id=decision_id,
+        since=since,
+        until=until,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -202,6 +227,8 @@ async def asyncio_detailed(
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
     decision_id: str | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Response[Error | EventPage]:
@@ -213,6 +240,8 @@ async def asyncio_detailed(
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
             stored decision, events). Example: 4f2a9c1b0e7d-17.
+        since (datetime.datetime | Unset):
+        until (datetime.datetime | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -229,6 +258,8 @@ async def asyncio_detailed(
         agent_id=agent_id,
         event_type=event_type,
         decision_id=decision_id,
+        since=since,
+        until=until,
         limit=limit,
         cursor=cursor,
     )
@@ -245,6 +276,8 @@ async def asyncio(
     agent_id: str | Unset = UNSET,
     event_type: EventType | Unset = UNSET,
     decision_id: str | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    until: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> Error | EventPage | None:
@@ -256,6 +289,8 @@ async def asyncio(
         event_type (EventType | Unset):  Example: TOOL_CALL_PRE.
         decision_id (str | Unset): One governed call's decision, end to end (enforce answer,
             stored decision, events). Example: 4f2a9c1b0e7d-17.
+        since (datetime.datetime | Unset):
+        until (datetime.datetime | Unset):
         limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
@@ -274,6 +309,8 @@ async def asyncio(
             agent_id=agent_id,
             event_type=event_type,
             decision_id=decision_id,
+            since=since,
+            until=until,
             limit=limit,
             cursor=cursor,
         )
