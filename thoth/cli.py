@@ -104,6 +104,33 @@ def _parser() -> argparse.ArgumentParser:
         help="the address people open this server at (https://thoth.example.com): a STEP_UP "
         "answer then carries approval_url, the hold's console page; also THOTH_SERVER_PUBLIC_URL",
     )
+    slack = serve.add_argument_group(
+        "Slack approvals",
+        "post each new hold to Slack with Approve / Deny buttons; Slack calls back "
+        "POST /integrations/slack/actions (set it as the app's interactivity Request URL)",
+    )
+    slack.add_argument(
+        "--slack-webhook-url",
+        metavar="URL",
+        help="an incoming webhook to post holds to (a secret: prefer THOTH_SLACK_WEBHOOK_URL)",
+    )
+    slack.add_argument(
+        "--slack-bot-token-file",
+        metavar="PATH",
+        help="a file holding a bot token (xoxb-...), instead of a webhook; also THOTH_SLACK_BOT_TOKEN",
+    )
+    slack.add_argument("--slack-channel", metavar="CHANNEL", help="the channel a bot token posts to")
+    slack.add_argument(
+        "--slack-signing-secret-file",
+        metavar="PATH",
+        help="a file holding the Slack app's signing secret; also THOTH_SLACK_SIGNING_SECRET (required)",
+    )
+    slack.add_argument(
+        "--slack-allowed-users",
+        metavar="IDS",
+        help="only these Slack user ids or usernames (comma-separated) may approve; default: anyone "
+        "in the channel; also THOTH_SLACK_ALLOWED_USERS",
+    )
     serve.add_argument("--insecure-dev", action="store_true", help="accept requests without a key")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
@@ -294,6 +321,13 @@ def _serve(args: argparse.Namespace) -> int:
         redact_events=args.redact_events,
         auth_failure_limit=args.auth_failure_limit,
         public_url=args.public_url,
+        slack={
+            "webhook_url": args.slack_webhook_url,
+            "bot_token_file": args.slack_bot_token_file,
+            "channel": args.slack_channel,
+            "signing_secret_file": args.slack_signing_secret_file,
+            "allowed_users": args.slack_allowed_users,
+        },
     )
 
 
@@ -379,10 +413,12 @@ def _policy_check(args: argparse.Namespace) -> int:
     policy = _read_policy(args.file)
     if policy is None:
         return EXIT_FAILED
-    for warning in policy.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
-    engine = policy.engine.name if policy.engine else "none"
-    print(f"{args.file}: OK, {len(policy.rules)} rules, {len(policy.tags)} tags (CEL engine: {engine})")
+    from thoth.policy.check import report
+
+    checked = report(policy, args.file)
+    for warning in checked.warnings:
+        print(warning, file=sys.stderr)
+    print(checked.ok)
     return EXIT_OK
 
 

@@ -301,3 +301,48 @@ def test_sign_out_ends_the_session(open_page: Any, server: ThothServer) -> None:
     assert page.request.get("/ui/approvals/live").status == 401  # the browser's cookie no longer works
     page.goto("/ui/approvals")
     expect(page.locator("#key")).to_be_visible()
+
+
+def test_sessions_violations_policies_and_analytics_in_the_browser(
+    open_page: Any, server: ThothServer
+) -> None:
+    held = WaitingAgent(server)
+    marked = WaitingAgent(server, XSS_TOOL, note=XSS_ARG)
+    server.approve(server.wait_for_hold(held.session_id)["hold_token"])
+    server.deny(server.wait_for_hold(marked.session_id)["hold_token"])
+    assert held.finished() and marked.finished()
+    page, dialogs = open_page()
+    sign_in(page, server.admin_key)
+
+    page.get_by_role("link", name="Sessions").click()
+    expect(page.get_by_role("heading", name="Sessions")).to_be_visible()
+    page.get_by_role("link", name=held.session_id).click()
+    expect(page.get_by_role("heading", name=re.compile(held.session_id))).to_be_visible()
+    timeline = page.locator("table.timeline")
+    expect(timeline).to_contain_text("STEP_UP")
+    expect(timeline).to_contain_text("APPROVED")
+    expect(page.locator("#chain-status")).to_contain_text("Verified")
+    screenshot(page, "session-timeline")
+
+    page.get_by_role("link", name="Violations").click()
+    row = page.locator("#violations tbody tr", has_text=marked.session_id)
+    expect(row.locator("code").first).to_have_text(XSS_TOOL)  # shown as text
+    expect(row).to_contain_text("denied by")
+    row.get_by_role("link", name=re.compile(r"^[A-Za-z0-9]")).last.click()
+    expect(page.get_by_role("heading", name=re.compile("^Call "))).to_be_visible()
+    expect(page.locator(".args pre")).to_contain_text(XSS_ARG)
+    screenshot(page, "violations-call")
+
+    page.get_by_role("link", name="Policies").click()
+    page.fill("textarea.draft", "version: 1\nrules:\n  - id: r\n    decision: MAYBE\n")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#check-result")).to_contain_text("<draft>:4:")
+
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.locator("#over-time svg")).to_be_visible()
+    expect(page.locator("#latency")).to_contain_text(
+        re.compile(r"[1-9][0-9]* resolved")
+    )  # the module shares one server
+    screenshot(page, "analytics")
+    assert dialogs.seen == [] and page.evaluate("window.__pwned") is None
+    assert page.locator("img[src=x]").count() == 0

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thoth._version import __version__
@@ -46,6 +46,8 @@ from thoth.server.schemas import (
     extensions_of,
 )
 from thoth.server.service import Enforcer
+from thoth.server.slack import endpoint as slack_endpoint
+from thoth.server.slack.endpoint import SlackActions
 from thoth.server.ui.console import Console
 from thoth.server.ui.headers import ConsoleHeaders
 from thoth.server.writer import StoreUnavailable, WriterClosed
@@ -90,6 +92,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
         *Console(enforcer, limiter).routes(),  # /ui/: the approval console, on the same store
+        *_slack_routes(enforcer),
     ]
     app = Starlette(
         routes=routes,
@@ -109,6 +112,14 @@ def create_app(config: ServerConfig) -> Starlette:
     )
     app.state.enforcer = enforcer
     return app
+
+
+def _slack_routes(enforcer: Enforcer) -> list[BaseRoute]:
+    """Slack's interactivity callback, when the server posts holds to Slack."""
+    if enforcer.config.slack is None or enforcer.slack is None:
+        return []
+    actions = SlackActions(enforcer, enforcer.config.slack, enforcer.slack)
+    return [Route(slack_endpoint.PATH, actions.handle, methods=["POST"])]
 
 
 class _Api:

@@ -16,6 +16,7 @@ from thoth.policy import Policy, PolicyError, builtin_policy, load_policy
 from thoth.receipts import ReceiptSigner
 from thoth.server._limiter import THRESHOLD
 from thoth.server.auth import KeySpec, check_names
+from thoth.server.slack.config import SlackConfig, read_slack_config
 from thoth.server.store import SQLITE_SYNCHRONOUS
 
 DEFAULT_PORT: Final = 8787
@@ -51,6 +52,8 @@ class ServerConfig:
     auth_failure_limit: int = AUTH_FAILURE_LIMIT
     # the address people reach this server at (https://thoth.acme.internal): approval_url is built on it
     public_url: str | None = None
+    # new holds posted to Slack with Approve / Deny buttons (POST /integrations/slack/actions)
+    slack: SlackConfig | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -110,11 +113,13 @@ def build_config(
     redact_events: bool | None = None,
     auth_failure_limit: int | None = None,
     public_url: str | None = None,
+    slack: Mapping[str, str | None] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
 
     Raises PolicyError for a bad policy and ValueError for bad keys (API or signing keys).
+    ``slack``: the ``--slack-*`` flags (``thoth.server.slack.config.read_slack_config``).
     """
     env = os.environ if environ is None else environ
     policy, policy_version = (
@@ -122,6 +127,7 @@ def build_config(
     )
     return ServerConfig(
         public_url=read_public_url(public_url or env.get("THOTH_SERVER_PUBLIC_URL") or None),
+        slack=read_slack_config(env, **(slack or {})),
         policy_version=policy_version,
         policy_path=policy_path,
         db_url=db_url or env.get("THOTH_SERVER_DB_URL") or DEFAULT_DB_URL,

@@ -8,6 +8,7 @@ import logging.handlers
 import queue
 import signal
 import sys
+from collections.abc import Mapping
 
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,6 +61,7 @@ def serve_command(
     redact_events: bool | None = None,
     auth_failure_limit: int | None = None,
     public_url: str | None = None,
+    slack: Mapping[str, str | None] | None = None,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     if insecure_dev and not is_loopback(host):
@@ -86,6 +88,7 @@ def serve_command(
             redact_events=redact_events,
             auth_failure_limit=auth_failure_limit,
             public_url=public_url,
+            slack=slack,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)

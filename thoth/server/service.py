@@ -35,6 +35,7 @@ from thoth.server.schemas import (
     ToolInventory,
     canonical_event_id,
 )
+from thoth.server.slack import SlackSender
 from thoth.server.state import Txn
 from thoth.server.writer import Writer
 
@@ -72,6 +73,7 @@ class Enforcer:
         )
         self.writer = self._new_writer()
         self.notifier = Notifier(config.webhook_url)
+        self.slack = _slack_sender(config)
         self._bundle: PolicyBundle | None = None
 
     def _key_secret(self) -> bytes:
@@ -91,6 +93,8 @@ class Enforcer:
 
     async def aclose(self) -> None:
         await self.notifier.aclose()
+        if self.slack is not None:
+            await self.slack.aclose()
         await anyio.to_thread.run_sync(self.writer.close)
         self.engine.dispose()
 
@@ -118,6 +122,8 @@ class Enforcer:
             response["receipt"] = self.config.receipt_signer.issue(_receipt_claims(request, response))
         if hold is not None:
             self.notifier.hold_created(holds_mod.to_hold(hold, hold["created_at"]))
+            if self.slack is not None:
+                self.slack.hold_created(hold, response.get("approval_url"))
         log.debug(  # the store keeps every decision; this is for tracing
             "decision %s tool=%s rules=%s code=%s latency_ms=%.3f",
             response["decision"],
@@ -500,6 +506,19 @@ def _decision_row(
         "extensions": json.dumps(request.model_extra, ensure_ascii=False) if request.model_extra else None,
         "decision_id": response["decision_id"],
     }
+
+
+def _slack_sender(config: ServerConfig) -> SlackSender | None:
+    slack = config.slack
+    if slack is None:
+        return None
+    return SlackSender(
+        webhook_url=slack.webhook_url,
+        bot_token=slack.bot_token,
+        channel=slack.channel,
+        api_base=slack.api_base,
+        response_hosts=slack.response_hosts,
+    )
 
 
 def decision_id_of(request: EnforceRequest) -> str:

@@ -157,6 +157,16 @@ console_sessions = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
+slack_requests = sa.Table(
+    "thoth_slack_requests",
+    metadata,
+    # a signed Slack request already taken (its signature's digest), so a replay is refused; kept
+    # while its timestamp could pass the signature check, swept as new requests arrive
+    sa.Column("signature_sha256", sa.String(64), primary_key=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_thoth_slack_requests_time", "received_at"),
+)
+
 
 class StoreConfigError(ValueError):
     """A store URL or setting that cannot work; the message says what to change."""
@@ -796,6 +806,20 @@ def get_console_session(engine: Engine, id_sha256: str, now: float) -> dict[str,
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None
+
+
+def first_slack_request(conn: Connection, signature_sha256: str, now: float, keep_seconds: float) -> bool:
+    """Record a signed Slack request (write): True the first time, False for a replay. Rows older
+    than ``keep_seconds`` are swept first (their timestamps no longer pass the check anyway)."""
+    conn.execute(slack_requests.delete().where(slack_requests.c.received_at < now - keep_seconds))
+    taken = conn.execute(
+        sa.text(
+            "INSERT INTO thoth_slack_requests (signature_sha256, received_at) VALUES (:digest, :now) "
+            "ON CONFLICT (signature_sha256) DO NOTHING"
+        ),
+        {"digest": signature_sha256, "now": now},
+    )
+    return bool(taken.rowcount)
 
 
 def now() -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import urllib.parse
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -36,6 +35,7 @@ from thoth.server.errors import ApiError
 from thoth.server.schemas import HOLD_TOKEN_PATTERN, RESOLVE_REQUEST
 from thoth.server.service import Enforcer
 from thoth.server.ui import activity, insights, session, views
+from thoth.server.ui.forms import FORGED, HOME_PATH, LOGIN_PATH, form_of, next_page, sign_in_first
 from thoth.server.ui.session import ConsoleKeys
 
 log = logging.getLogger("thoth.server.console")
@@ -43,18 +43,9 @@ log = logging.getLogger("thoth.server.console")
 TEMPLATES: Final = Path(__file__).with_name("templates")
 STATIC: Final = Path(__file__).with_name("static")
 COOKIE_PATH: Final = "/ui"
-LOGIN_PATH: Final = "/ui/login"
-HOME_PATH: Final = "/ui/approvals"
-MAX_FORM_BYTES: Final = 16 * 1024
 _TOKEN: Final = re.compile(HOLD_TOKEN_PATTERN)
 _REF: Final = re.compile(rf"[0-9a-f]{{{holds.REF_HEX}}}")
-#: where a sign-in may return to: a console page, never another site (no //, no scheme)
-_NEXT: Final = re.compile(r"/ui/[A-Za-z0-9_/-]{0,200}")
 _RESOLUTIONS: Final = {"approve": "ALLOW", "deny": "BLOCK"}
-_FORGED: Final = (
-    "This form has expired or did not come from this console, so nothing was changed. "
-    "Reload the page and try again."
-)
 
 
 @attrs.frozen
@@ -160,6 +151,12 @@ class Console:
             return self.error(403, "Not an admin key", _AGENT_KEY)
         return Visitor(principal, None, "")
 
+    async def reader(self, request: Request) -> Visitor | Response:
+        """For a read-only page: the visitor, else the response to send instead (to the sign-in
+        form, which returns to this page, or a refusal)."""
+        who = await self.visitor(request)
+        return sign_in_first(request.url.path) if who is None else who
+
     def locked_out(self, request: Request) -> Response | None:
         """429 for a client the limiter locked out, before any key of its is looked at."""
         wait = self.limiter.retry_after(client_key(request.client.host if request.client else None))
@@ -264,11 +261,11 @@ class Console:
 
     async def resolve(self, request: Request) -> Response:
         who = await self.signed_in(request)
-        form = await _form(request)
+        form = await form_of(request)
         if who is None or who.session_id is None:
             return RedirectResponse(LOGIN_PATH, 303)
         if not session.csrf_valid(await self.keys(), session.SESSION, who.session_id, form.get("csrf")):
-            return self.error(403, "Refused", _FORGED, visitor=who)
+            return self.error(403, "Refused", FORGED, visitor=who)
         resolution = _RESOLUTIONS.get(form.get("decision", ""))
         token = form.get("hold", "")
         if resolution is None:
@@ -327,7 +324,7 @@ class Console:
         return response
 
     async def login(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await form_of(request)
         after = next_page(form.get("next"))
         keys = await self.keys()
         nonce = request.cookies.get(session.LOGIN_COOKIE)
@@ -365,10 +362,10 @@ class Console:
 
     async def logout(self, request: Request) -> Response:
         who = await self.signed_in(request)
-        form = await _form(request)
+        form = await form_of(request)
         if who is not None and who.session_id is not None:
             if not session.csrf_valid(await self.keys(), session.SESSION, who.session_id, form.get("csrf")):
-                return self.error(403, "Refused", _FORGED, visitor=who)
+                return self.error(403, "Refused", FORGED, visitor=who)
             digest = session.session_digest(who.session_id)
             await self.enforcer.writer.submit(lambda txn: store.delete_console_session(txn.conn, digest))
             log.info("%s signed out", who.principal.name)
@@ -384,19 +381,6 @@ _AGENT_KEY: Final = (
 _NO_HOLD: Final = "There is no such hold, or it belongs to a tenant this key may not see."
 
 
-def next_page(wanted: str | None) -> str:
-    """Where a sign-in returns to: the console page asked for, else Approvals (an open redirect
-    to another site is never possible: only /ui/ paths of plain characters pass)."""
-    return wanted if wanted and _NEXT.fullmatch(wanted) and wanted != LOGIN_PATH else HOME_PATH
-
-
-def sign_in_first(path: str) -> Response:
-    """To the sign-in form, which returns here afterwards."""
-    after = next_page(path)
-    target = LOGIN_PATH if after == HOME_PATH else f"{LOGIN_PATH}?{urllib.parse.urlencode({'next': after})}"
-    return RedirectResponse(target, 303)
-
-
 def _approval_rows(
     engine: Engine, tenants: frozenset[str] | None, now: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -408,30 +392,6 @@ def _approval_rows(
         for row in store.list_holds(engine, tenants, status, None, None, views.RESOLVED_LIMIT, 0, now)
     ]
     return pending, resolved
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The fields of an urlencoded form (the first value of each); empty for anything else, so
-    a body we do not take carries no CSRF token and is refused like a forged one."""
-    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if kind != "application/x-www-form-urlencoded" or (declared.isdigit() and int(declared) > MAX_FORM_BYTES):
-        return {}
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    try:
-        pairs = urllib.parse.parse_qsl(
-            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=16, errors="replace"
-        )
-    except ValueError:
-        return {}
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
