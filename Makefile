@@ -49,8 +49,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Tests run in parallel, one pytest-xdist worker per core (each worker starts its own servers and
+# PostgreSQL cluster on free ports); PYTEST_WORKERS=0 runs them in this process, one at a time.
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Framework pins conflict, so each framework gets its own virtualenv from its lock file.
 test-integrations: $(BIN)/uv
@@ -81,7 +84,7 @@ test-python-%: $(BIN)/uv
 	@test -x .venvs/py$*/bin/python || $(BIN)/uv venv -q --python $(call python_for,$*) .venvs/py$* \
 	  || { echo "no Python $* on this machine (make PYTHONS=... to choose others)"; exit 1; }
 	$(BIN)/uv pip install -q --python .venvs/py$*/bin/python -c requirements/dev.lock -e ".[dev,server]"
-	THOTH_FAIL_ON_SKIP=1 .venvs/py$*/bin/python -m pytest -q -rs -p no:cacheprovider tests/contract tests/unit
+	THOTH_FAIL_ON_SKIP=1 .venvs/py$*/bin/python -m pytest -q -rs -p no:cacheprovider -n $(PYTEST_WORKERS) tests/contract tests/unit
 
 # The built wheel installs and imports in a clean virtualenv on each interpreter.
 check-wheel: $(BIN)/uv

@@ -163,6 +163,12 @@ def _local_section(sc: dict[str, Any]) -> list[str]:
     return ["", '6. decision_mode="local" (benchmarks/local_bench.py)', _server_lines(sc["local"])]
 
 
+def _otel_section(sc: dict[str, Any]) -> list[str]:
+    if "otel" not in sc:
+        return []
+    return ["", "7. otel=True off vs on (benchmarks/otel_bench.py)", _server_lines(sc["otel"])]
+
+
 _SECTIONS: Sequence[Callable[[dict[str, Any]], list[str]]] = (
     _allow_lines,
     _observe_lines,
@@ -173,6 +179,7 @@ _SECTIONS: Sequence[Callable[[dict[str, Any]], list[str]]] = (
     _memory_lines,
     _server_section,
     _local_section,
+    _otel_section,
 )
 
 

@@ -35,6 +35,7 @@ SCENARIOS = (
     "memory",
     "server",
     "local",
+    "otel",
 )
 
 
@@ -157,6 +158,8 @@ def run(argv: list[str] | None = None, say: Callable[[str], None] = print) -> di
                 sc["server"] = _server_figures(args.smoke, skipped, say)
             if "local" in args.only:
                 sc["local"] = _local_figures(args.smoke, skipped, say)
+            if "otel" in args.only:
+                sc["otel"] = _otel_figures(args.smoke, skipped, say)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -232,6 +235,21 @@ def _local_figures(smoke: bool, skipped: list[str], say: Callable[[str], None]) 
         skipped.append(f"local figures: {why}")
         say(f"FAILED local figures: {why}")
         return {"error": why}
+    return figures
+
+
+def _otel_figures(smoke: bool, skipped: list[str], say: Callable[[str], None]) -> dict[str, Any]:
+    """otel=True off and on in this process (thoth-sdk only: the workers have no OpenTelemetry)."""
+    say("running otel_bench.run ...")
+    try:
+        figures: dict[str, Any] = importlib.import_module("benchmarks.otel_bench").run(smoke=smoke)
+    except Exception as exc:  # noqa: BLE001 - its failure must not discard the figures measured
+        why = f"otel_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
+        skipped.append(f"otel figures: {why}")
+        say(f"FAILED otel figures: {why}")
+        return {"error": why}
+    if "skipped" in figures:
+        skipped.append(f"otel figures: {figures['skipped']}")
     return figures
 
 

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from thoth import _otel
 from thoth.errors import ReasonCode, ThothPolicyViolation, refusal_text
 from thoth.session import _CURRENT_SESSION
 
@@ -86,7 +87,15 @@ class GovernedCall:
 
     @property
     def call_id(self) -> str | None:
+        """The framework's id of the call when it gave one (else the decision id)."""
         return self.permit.call_id if self.permit is not None else None
+
+    @property
+    def decision_id(self) -> str | None:
+        """The call's decision id: the one its events, stored decision and receipt carry."""
+        if self.permit is not None:
+            return self.permit.decision_id
+        return self.violation.decision_id if self.violation is not None else None
 
     # ---- the refusal shapes ---------------------------------------------------------------
     @property
@@ -126,7 +135,10 @@ class GovernedCall:
         permit = self._permit()
         token = _CURRENT_SESSION.set(self.tracer.session)
         try:
-            result = fn(*args, **kwargs)
+            if permit.otel_span is None:
+                result = fn(*args, **kwargs)
+            else:  # otel=True: the tool's own spans nest under the call's
+                result = _otel.run_in_span(permit.otel_span, fn, *args, **kwargs)
         except BaseException as exc:
             self.finish(error=exc)
             raise
@@ -140,7 +152,10 @@ class GovernedCall:
         permit = self._permit()
         token = _CURRENT_SESSION.set(self.tracer.session)
         try:
-            result = await fn(*args, **kwargs)
+            if permit.otel_span is None:
+                result = await fn(*args, **kwargs)
+            else:
+                result = await _otel.arun_in_span(permit.otel_span, fn, *args, **kwargs)
         except BaseException as exc:
             self.finish(error=exc)
             raise

@@ -81,6 +81,7 @@ def make_config(
     _ = config.resolved_api_url  # raises ThothConfigError for a missing or unsafe URL
     _ = config.publishes_tool_inventory  # raises ThothConfigError for a THOTH_TOOL_INVENTORY typo
     _ = config.resolved_decision_mode  # and for a THOTH_DECISION_MODE typo
+    _ = config.resolved_otel  # and for a THOTH_OTEL typo
     return config
 
 

@@ -27,7 +27,7 @@ from thoth._redaction import to_content
 from thoth._retry import Backoff
 from thoth._transport import Transport
 from thoth._version import __version__
-from thoth._wire import INGEST_EVENTS, SourceType
+from thoth._wire import INGEST_EVENTS, EventType, SourceType
 
 __all__ = ["DEFAULT_CONTENT", "ContentPolicy", "DeliveryStats", "Sender", "uuid7"]
 
@@ -45,6 +45,8 @@ _RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
 _JSON: Final = {"Content-Type": "application/json"}
 _HOSTNAME: Final = socket.gethostname()
 _SOURCE: Final = SourceType.AGENT_TOOL_CALL.value
+_LLM_SOURCE: Final = SourceType.AGENT_LLM_INVOCATION.value
+_LLM_EVENT: Final = EventType.LLM_INVOCATION.value
 _SDK: Final = f"thoth-sdk/{__version__}"
 
 
@@ -258,7 +260,7 @@ class Sender:
     def _finish(self, record: _Record) -> bytes:
         event = record.fields
         event["event_id"] = uuid7()
-        event["source_type"] = _SOURCE
+        event["source_type"] = _LLM_SOURCE if event.get("event_type") == _LLM_EVENT else _SOURCE
         event["content"] = record.policy.render(record.content)
         event["metadata"] = {"sdk": _SDK, **(record.metadata or {})}
         event["hostname"] = _HOSTNAME

@@ -252,8 +252,16 @@ def _parser() -> argparse.ArgumentParser:
     covered.add_argument("file", help="the policy file (the server's --policy, or a draft)")
     covered.add_argument("--agent-id", help="only the tools this agent recorded")
     covered.add_argument("--tenant", help="only this tenant's tools (an unscoped key sees every tenant)")
+    covered.add_argument(
+        "--db",
+        metavar="URL",
+        help="read the recorded decisions from this store instead (SQLAlchemy URL, read only): also "
+        "lists the rules that never matched in the window and the rules shadowed by earlier ones",
+    )
+    _window_options(covered)
     _client_options(covered)
     covered.set_defaults(handler=_policy_coverage)
+    _replay_parser(policy)
 
     _receipt_parsers(commands)
 
@@ -261,6 +269,32 @@ def _parser() -> argparse.ArgumentParser:
     _client_options(doctor)
     doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _replay_parser(policy: Any) -> None:
+    replay = policy.add_parser(
+        "replay",
+        help="decide recorded calls again under a candidate policy and report what flips",
+        description="Reads the store's decision log (read only, streamed) and decides every recorded "
+        "call again under --policy, session state included. Exit 0; 1 when more calls flip than "
+        "--max-flips; 2 when the policy, the store or an argument cannot be used.",
+    )
+    replay.add_argument(
+        "--db", metavar="URL", help="SQLAlchemy URL (default $THOTH_SERVER_DB_URL, else sqlite:///thoth.db)"
+    )
+    replay.add_argument("--policy", required=True, metavar="FILE", help="the candidate policy")
+    replay.add_argument("--tenant", help="only this tenant's calls")
+    _window_options(replay)
+    replay.add_argument("--max-flips", type=_count, metavar="N", help="exit 1 when more than N calls flip")
+    replay.add_argument("--json", action="store_true", help="print a JSON document instead of a report")
+    replay.set_defaults(handler=_policy_replay)
+
+
+def _window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", metavar="TIME", help="decided at or after: 2026-11-25T10:00:00Z, 2026-11-25, 24h, 7d"
+    )
+    parser.add_argument("--until", metavar="TIME", help="decided before (same forms)")
 
 
 def _receipt_parsers(commands: Any) -> None:
@@ -329,6 +363,16 @@ def _serve(args: argparse.Namespace) -> int:
             "allowed_users": args.slack_allowed_users,
         },
     )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -446,14 +490,18 @@ def _policy_coverage(args: argparse.Namespace) -> int:
     policy = _read_policy(args.file)
     if policy is None:
         return EXIT_USAGE
+    matched: set[str] = set()
     try:
-        recorded = _recorded_tools(args)
+        recorded = _decided_tools(args, matched) if args.db else _recorded_tools(args)
     except CliError as exc:  # no inventory: no verdict (exit 2), not "uncovered" (exit 1)
         print(f"thoth: {exc}", file=sys.stderr)
         return EXIT_USAGE
     report = coverage(policy, recorded)
+    if args.db:
+        _print_rule_use(policy, matched)
     if not report.tools:
-        print("no recorded tools: instrument an agent (its tools are published as it starts)")
+        where = "in the window" if args.db else "instrument an agent (its tools are published as it starts)"
+        print(f"no recorded tools: {where}")
         return EXIT_OK
     for tool in report.tools:
         named = f"named by {', '.join(tool.rule_ids)}" if tool.covered else "NOT NAMED by any rule"
@@ -465,6 +513,152 @@ def _policy_coverage(args: argparse.Namespace) -> int:
     uncovered = len(report.uncovered)
     print(f"{len(report.tools) - uncovered} of {len(report.tools)} recorded tools named by a rule")
     return EXIT_FAILED if uncovered else EXIT_OK
+
+
+def _decided_tools(args: argparse.Namespace, matched: set[str]) -> list[Any]:
+    """The tools of the store's recorded decisions in the window (distinct tenant, agent, tool);
+    the rule ids those decisions matched are added to ``matched``."""
+    from thoth.server import store
+    from thoth.server.coverage import RecordedTool
+
+    seen: set[tuple[str, str, str]] = set()
+    columns = ("tenant_id", "agent_id", "tool_name", "rule_ids")
+    with _recorded_rows(args, args.db, columns) as rows:
+        for row in rows:
+            if args.agent_id is None or row["agent_id"] == args.agent_id:
+                seen.add((row["tenant_id"], row["agent_id"], row["tool_name"]))
+                matched.update(store.iter_rule_ids(row["rule_ids"]))
+    return [RecordedTool(*key) for key in sorted(seen)]
+
+
+def _print_rule_use(policy: Any, matched: set[str]) -> None:
+    from thoth.server.coverage import never_matched, shadowed
+
+    unmatched = never_matched(policy, matched)
+    if unmatched:
+        print(_escaped(f"rules that never matched in the window: {', '.join(unmatched)}"))
+    for found in shadowed(policy):
+        print(_escaped(f"rule {found.rule_id} is shadowed by {found.by} (it can never decide a call)"))
+
+
+@contextlib.contextmanager
+def _recorded_rows(args: argparse.Namespace, url: str, columns: Sequence[str]) -> Iterator[Iterator[Any]]:
+    """The store's decision rows of the window (``--since``/``--until``/``--tenant``), streamed
+    from a read-only use of the store; CliError for a store or window that cannot be used."""
+    import sqlalchemy as sa
+
+    from thoth.server import store
+
+    since, until = _window(args)
+    engine = _read_only_engine(url)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # a READ ONLY transaction: looking never writes
+                conn = conn.execution_options(postgresql_readonly=True)
+            inspector = sa.inspect(conn)
+            if not inspector.has_table("thoth_decisions"):
+                raise CliError(f"{store.safe_url(url)} holds no thoth decisions: check --db")
+            names = {column["name"] for column in inspector.get_columns("thoth_decisions")}
+            if "request" in columns and "request" not in names:
+                raise CliError(
+                    f"{store.safe_url(url)} predates recorded requests (schema 0009): run `thoth db upgrade` "
+                    "there; calls decided from then on can be replayed"
+                )
+            yield store.recorded_decisions(conn, columns, args.tenant, since, until)
+    except sa.exc.SQLAlchemyError as exc:
+        raise CliError(_migrations().error_line(url, exc)) from None
+    finally:
+        engine.dispose()
+
+
+def _read_only_engine(url: str) -> Any:
+    """An engine that reads what is there: a SQLite file is never created by looking."""
+    from pathlib import Path
+
+    from thoth.server import store
+
+    try:
+        parsed = store.parse_url(url)
+        if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+            raise CliError(f"no such SQLite store: {parsed.database or '(none)'}")
+        return store.new_engine(parsed, hide_parameters=True)
+    except store.StoreConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _window(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """``--since``/``--until`` as epoch seconds (the forms ``events export`` takes)."""
+    from thoth import _export
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        moments = [_export.parse_moment(text, now) if text else None for text in (args.since, args.until)]
+    except ValueError as exc:
+        raise CliError(f"--since/--until: {exc}") from None
+    since, until = (dt.datetime.fromisoformat(m).timestamp() if m else None for m in moments)
+    return since, until
+
+
+def _policy_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from thoth.server.replay import RecordedRow, Replayer
+
+    policy = _read_policy(args.policy)
+    if policy is None:
+        return EXIT_USAGE
+    replayer = Replayer(policy)
+    columns = (
+        *("tenant_id", "session_id", "agent_id", "tool_name", "kind", "fact", "decision"),
+        *("shadow_decision", "rule_ids", "created_at", "decision_id", "hold_token", "request"),
+    )
+    try:
+        with _recorded_rows(args, _db_url(args), columns) as rows:
+            for row in rows:
+                replayer.feed(RecordedRow.of(row))
+    except CliError as exc:
+        print(f"thoth: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = replayer.report()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))  # ASCII: nothing an agent sent is raw
+    else:
+        _print_replay(report)
+    if args.max_flips is not None and report.flipped > args.max_flips:
+        print(
+            f"thoth: {report.flipped} calls flipped, more than --max-flips {args.max_flips}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_replay(report: Any) -> None:
+    """The replay report for a reader; every name from the store escaped (one line each)."""
+    skipped = sum(report.not_replayable.values())
+    print(f"{report.replayed} calls replayed: {report.unchanged} unchanged, {report.flipped} flipped")
+    if skipped:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(report.not_replayable.items()))
+        print(f"{skipped} not replayable ({why})")
+    for title, counts in (
+        ("flips", report.flips),
+        ("by candidate rule", report.by_candidate_rule),
+        ("by recorded rules", report.by_recorded_rules),
+        ("by tool", report.by_tool),
+    ):
+        if counts:
+            print(f"{title}:")
+            for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+                print(_escaped(f"  {n:6d}  {name}"))
+    for kind, examples in sorted(report.examples.items()):
+        print(_escaped(f"examples of {kind}:"))
+        for e in examples:
+            rules = ",".join(e.recorded_rule_ids) or "-"
+            print(
+                _escaped(
+                    f"  {e.at}  {e.decision_id or '-'}  session={e.session_id} agent={e.agent_id} "
+                    f"tool={e.tool_name}  recorded rules={rules}  candidate rule={e.candidate_rule_id}"
+                )
+            )
 
 
 def _recorded_tools(args: argparse.Namespace) -> list[Any]:

@@ -92,6 +92,13 @@ class ThothConfig(BaseModel):
     """Local mode: where the last good bundle is kept for the next start (default
     ``THOTH_BUNDLE_CACHE_DIR``, else ``~/.cache/thoth/bundles``; ``""`` keeps none)."""
 
+    otel: bool = False
+    """One OpenTelemetry span per governed tool call (``thoth-sdk[otel]``), nested under the
+    framework's current span. ``THOTH_OTEL=on``/``off`` overrides it. Off, a call pays three
+    ``is None`` checks and opentelemetry is never imported."""
+    otel_tracer_provider: Any = Field(default=None, repr=False, exclude=True)
+    """The OpenTelemetry ``TracerProvider`` the spans go to (default: the global one)."""
+
     @field_validator("enforcement", mode="before")
     @classmethod
     def _enforcement(cls, value: Any) -> EnforcementMode:
@@ -150,6 +157,16 @@ class ThothConfig(BaseModel):
         if value == "local":
             return "local"
         raise ThothConfigError(f"THOTH_DECISION_MODE must be remote or local, not {value[:32]!r}")
+
+    @property
+    def resolved_otel(self) -> bool:
+        """``otel``, unless ``THOTH_OTEL`` says ``on`` or ``off`` (or ``1``/``0``, ``true``/``false``)."""
+        value = os.environ.get("THOTH_OTEL", "").strip().lower()
+        if not value:
+            return self.otel
+        if value in _ON or value in _OFF:
+            return value in _ON
+        raise ThothConfigError(f"THOTH_OTEL must be on or off, not {value[:32]!r}")
 
     @property
     def resolved_api_key(self) -> str | None:

@@ -10,8 +10,8 @@ The signature is Ed25519 over the canonical JSON (sorted keys, separators ``(","
 UTF-8, non-ASCII kept) of ``{version, alg, key_id, claims}``; ``key_id`` is the first 16 hex
 of the SHA-256 of the raw 32-byte public key. The claims name the call (tenant, agent,
 session, tool, the SHA-256 of its canonical arguments) and the decision (decision, reason
-code, matched rules, policy version, ``issued_at``; ``violation_id``, ``hold_token`` and, for
-MODIFY, ``modified_args_sha256`` when present).
+code, matched rules, policy version, ``issued_at``; ``decision_id`` (the id the call's events
+carry), ``violation_id``, ``hold_token`` and, for MODIFY, ``modified_args_sha256`` when present).
 
 Verify one with the server's key (``GET /v1/receipts/public-key``, or the ``.pub`` file that
 ``thoth receipt keygen`` wrote)::
@@ -98,6 +98,12 @@ class VerifiedReceipt:
     def tool_name(self) -> str:
         return str(self.claims["tool_name"])
 
+    @property
+    def decision_id(self) -> str | None:
+        """The call's decision id (receipts from servers before it was signed have none)."""
+        value = self.claims.get("decision_id")
+        return value if isinstance(value, str) else None
+
 
 # -- issuing ----------------------------------------------------------------------------------------
 
@@ -131,6 +137,7 @@ def build_claims(
     matched_rule_ids: Sequence[str],
     policy_version: str | None,
     issued_at: float | dt.datetime,
+    decision_id: str | None = None,
     violation_id: str | None = None,
     hold_token: str | None = None,
     modified_tool_args: Mapping[str, Any] | None = None,
@@ -149,6 +156,8 @@ def build_claims(
         "policy_version": policy_version,
         "issued_at": iso_utc(issued_at),
     }
+    if decision_id is not None:  # joins the receipt to the call's events and stored decision
+        claims["decision_id"] = decision_id
     if violation_id is not None:
         claims["violation_id"] = violation_id
     if hold_token is not None:

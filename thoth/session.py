@@ -35,6 +35,7 @@ class SessionContext:
         self.tool_call_count: int = 0
         """How many tool calls the session has run in all."""
         self.token_spend: int = 0
+        """The LLM tokens (input + output) the session's recorded LLM_INVOCATION events reported."""
 
     def __repr__(self) -> str:
         return f"SessionContext(session_id={self.session_id!r}, tool_calls={len(self.tool_calls)})"
@@ -51,6 +52,7 @@ class SessionContext:
                 del self.tool_calls[:-MAX_REMEMBERED_CALLS]
 
     def record_token_spend(self, tokens: int) -> None:
+        """Add one invocation's tokens (``Tracer.record_llm_invocation`` calls this)."""
         with self._lock:
             self.token_spend += tokens
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from thoth import _frameworks
+from thoth import _frameworks, _otel
 from thoth._decisions import EnforcementDecision
 from thoth._governed import GovernedCall, governed_by, internal_failure, mark_governed
 from thoth._runtime import SHADOW_CHECK, runtime
@@ -38,8 +38,11 @@ from thoth.session import SessionContext
 from thoth.step_up import StepUpClient
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from thoth._decisions import HoldOutcome
     from thoth._local import LocalEnforcer
+    from thoth._usage import Usage
 
 __all__ = ["GovernedCall", "Permit", "Tracer"]
 
@@ -50,6 +53,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PRE, _POST, _BLOCK = (
     e.value for e in (EventType.TOOL_CALL_PRE, EventType.TOOL_CALL_POST, EventType.TOOL_CALL_BLOCK)
 )
+_LLM = EventType.LLM_INVOCATION.value
 
 
 def _announce_hold(tool_name: str, decision: EnforcementDecision) -> None:
@@ -89,7 +93,9 @@ class Permit:
         "args",
         "call_id",
         "decision",
+        "decision_id",
         "modified",
+        "otel_span",
         "tool_name",
     )
 
@@ -101,14 +107,17 @@ class Permit:
         call_id: str,
         decision: EnforcementDecision | None,
         modified: bool,
+        decision_id: str | None = None,
     ) -> None:
         self._tracer = tracer
         self.tool_name = tool_name
         self.args = args
-        self.call_id = call_id
+        self.call_id = call_id  # the framework's id of the call when it gave one
+        self.decision_id = decision_id or call_id  # ours: one per governed call, never reused
         self.decision = decision
         self.modified = modified
         self.approver: str | None = None  # who approved the step-up this permit waited for
+        self.otel_span: Span | None = None  # the call's span (otel=True), ended by finish()
         self._started = time.perf_counter()
         self._done = False
 
@@ -120,6 +129,8 @@ class Permit:
         if self._done:
             return
         self._done = True
+        if self.otel_span is not None:
+            _otel.end_call(self.otel_span, error)
         duration_ms = round((time.perf_counter() - self._started) * 1000, 3)
         meta: dict[str, Any] = {
             "call_id": self.call_id,
@@ -135,7 +146,9 @@ class Permit:
         local = _decided_locally(self.decision)
         if local is not None:
             meta["local_decision"] = local
-        self._tracer._record(_POST, self.tool_name, error if error is not None else result, meta)
+        self._tracer._record(
+            _POST, self.tool_name, error if error is not None else result, meta, decision_id=self.decision_id
+        )
 
 
 class Tracer:
@@ -152,6 +165,12 @@ class Tracer:
         self._config = config
         self._session = session
         self._emitter = emitter
+        # otel=True: one span per call (CallSpans), and child spans around the enforcer's
+        # decisions and the step-up waits; with it off, a call pays three `is None` checks
+        self._otel = _otel.call_spans(config) if config.resolved_otel else None
+        if self._otel is not None:
+            enforcer = self._otel.traced_enforcer(enforcer)
+            step_up = self._otel.traced_step_up(step_up)
         self._enforcer = enforcer
         self._step_up = step_up
         self._observe = config.enforcement is EnforcementMode.OBSERVE
@@ -185,6 +204,7 @@ class Tracer:
         content: Any,
         metadata: dict[str, Any] | None,
         violation_id: str | None = None,
+        decision_id: str | None = None,
     ) -> None:
         config, session = self._config, self._session
         self._emitter.record(
@@ -199,40 +219,62 @@ class Tracer:
                 "enforcement_mode": self._mode,
                 "session_tool_calls": session.recent_calls(config.session_history_limit),
                 "violation_id": violation_id,
-                # every event of one governed call names its decision: the call id, sent as the
-                # enforce request's action_attestation_id, which the server keeps as decision_id
-                "decision_id": metadata.get("call_id") if metadata else None,
+                # every event of one governed call names its decision: the id sent as the enforce
+                # request's action_attestation_id, which the server keeps as decision_id
+                "decision_id": decision_id,
             },
             content,
             metadata,
             self._content,
         )
 
+    # ---- token spend ----------------------------------------------------------------------
+    def record_llm_invocation(self, usage: Usage | None) -> None:
+        """Record one LLM call's token counts (an LLM_INVOCATION event) and add them to the
+        session's ``token_spend``. ``None`` (the framework reported no usage) records nothing.
+
+        The event carries counts and the model only, never the prompt or the completion: no
+        ``event_content`` setting sends them, so token accounting cannot leak a conversation.
+        """
+        if usage is None:
+            return
+        self._session.record_token_spend(usage.total)
+        self._record(_LLM, "", None, usage.metadata())
+
     # ---- decisions ------------------------------------------------------------------------
     def _begin(
-        self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        call_id = call_id or runtime().new_call_id()
+        self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None, decision_id: str | None
+    ) -> tuple[tuple[str, str], dict[str, Any]]:
+        """The call's ids and arguments, and its TOOL_CALL_PRE event. The decision id is always
+        ours: a framework's tool-call id can repeat (a fake or local model's ``call_0``, a graph
+        resumed from a checkpoint), and one id must name one decision."""
+        decision_id = decision_id or runtime().new_call_id()
+        call_id = call_id or decision_id
         call_args = dict(args) if args else {}
-        self._record(_PRE, tool_name, call_args, {"call_id": call_id})
-        return call_id, call_args
+        self._record(_PRE, tool_name, call_args, {"call_id": call_id}, decision_id=decision_id)
+        return (call_id, decision_id), call_args
 
     def _permit(
-        self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision | None
+        self,
+        tool_name: str,
+        args: dict[str, Any],
+        ids: tuple[str, str],
+        decision: EnforcementDecision | None,
     ) -> Permit:
         modified = decision is not None and decision.decision is DecisionType.MODIFY
         run_args = dict(decision.modified_args or {}) if modified and decision is not None else args
         self._session.record_tool_call(tool_name)
-        return Permit(self, tool_name, run_args, call_id, decision, modified)
+        return Permit(self, tool_name, run_args, ids[0], decision, modified, ids[1])
 
     def _refuse(
         self,
         tool_name: str,
-        call_id: str,
+        ids: tuple[str, str],
         decision: EnforcementDecision,
         *,
         outcome: HoldOutcome | None = None,
     ) -> ThothPolicyViolation:
+        call_id, decision_id = ids
         if outcome is not None:  # a step-up that was denied or timed out
             violation = ThothPolicyViolation(
                 tool_name,
@@ -254,7 +296,7 @@ class Tracer:
                 receipt=decision.receipt,
                 matched_rule_ids=decision.matched_rule_ids,
             )
-        violation.decision_id = call_id
+        violation.decision_id = decision_id
         session_id, enforcer = self._session.session_id, self._enforcer
         violation._explainer = lambda v: enforcer.explain(v, session_id)
         violation._async_explainer = lambda v: enforcer.aexplain(v, session_id)
@@ -268,40 +310,56 @@ class Tracer:
             meta["local_decision"] = local
         if outcome is not None and outcome.approver is not None:
             meta["approver"] = outcome.approver
-        self._record(_BLOCK, tool_name, {"reason": violation.reason}, meta, violation.violation_id)
+        self._record(
+            _BLOCK, tool_name, {"reason": violation.reason}, meta, violation.violation_id, decision_id
+        )
         return violation
 
     def authorize(
         self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
     ) -> Permit:
         """Decide one call (sync). Raises ThothPolicyViolation when it must not run."""
-        call_id, call_args = self._begin(tool_name, args, call_id)
+        if self._otel is not None:
+            return self._otel.authorize(self._authorize, tool_name, args, call_id)
+        return self._authorize(tool_name, args, call_id, None)
+
+    def _authorize(
+        self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None, decision_id: str | None
+    ) -> Permit:
+        call, call_args = self._begin(tool_name, args, call_id, decision_id)
         if self._observe:
-            return self._observed(tool_name, call_args, call_id)
-        decision = self._enforcer.check(*self._question(tool_name, call_args), decision_id=call_id)
+            return self._observed(tool_name, call_args, call)
+        decision = self._enforcer.check(*self._question(tool_name, call_args), decision_id=call[1])
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             _announce_hold(tool_name, decision)
             outcome = self._step_up.wait(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
-            return self._after_hold(tool_name, call_args, call_id, decision, outcome)
-        return self._conclude(tool_name, call_args, call_id, decision)
+            return self._after_hold(tool_name, call_args, call, decision, outcome)
+        return self._conclude(tool_name, call_args, call, decision)
 
     async def aauthorize(
         self, tool_name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None
     ) -> Permit:
         """Decide one call without blocking the event loop. Raises ThothPolicyViolation."""
-        call_id, call_args = self._begin(tool_name, args, call_id)
+        if self._otel is not None:
+            return await self._otel.aauthorize(self._aauthorize, tool_name, args, call_id)
+        return await self._aauthorize(tool_name, args, call_id, None)
+
+    async def _aauthorize(
+        self, tool_name: str, args: Mapping[str, Any] | None, call_id: str | None, decision_id: str | None
+    ) -> Permit:
+        call, call_args = self._begin(tool_name, args, call_id, decision_id)
         if self._observe:
-            return self._observed(tool_name, call_args, call_id)
-        decision = await self._enforcer.acheck(*self._question(tool_name, call_args), decision_id=call_id)
+            return self._observed(tool_name, call_args, call)
+        decision = await self._enforcer.acheck(*self._question(tool_name, call_args), decision_id=call[1])
         if decision.decision is DecisionType.STEP_UP and decision.hold_token:
             _announce_hold(tool_name, decision)
             outcome = await self._step_up.await_decision(
                 decision.hold_token, timeout_seconds=decision.step_up_timeout_seconds
             )
-            return self._after_hold(tool_name, call_args, call_id, decision, outcome)
-        return self._conclude(tool_name, call_args, call_id, decision)
+            return self._after_hold(tool_name, call_args, call, decision, outcome)
+        return self._conclude(tool_name, call_args, call, decision)
 
     def _question(self, tool_name: str, args: dict[str, Any]) -> tuple[str, str, list[str], dict[str, Any]]:
         """The enforcer's arguments for one call: tool, session, the session's calls so far, arguments."""
@@ -309,27 +367,27 @@ class Tracer:
         calls = session.pending_calls(tool_name, self._config.session_history_limit)
         return tool_name, session.session_id, calls, args
 
-    def _observed(self, tool_name: str, args: dict[str, Any], call_id: str) -> Permit:
+    def _observed(self, tool_name: str, args: dict[str, Any], call: tuple[str, str]) -> Permit:
         """Observe never blocks and adds no round trip: events, and a shadow check off the path."""
         if self._config.observe_shadow_checks:
-            enforcer, question = self._enforcer, self._question(tool_name, args)
+            enforcer, question, decision_id = self._enforcer, self._question(tool_name, args), call[1]
             runtime().background.submit(
-                SHADOW_CHECK, lambda: enforcer.check(*question, shadow=True, decision_id=call_id)
+                SHADOW_CHECK, lambda: enforcer.check(*question, shadow=True, decision_id=decision_id)
             )
-        return self._permit(tool_name, args, call_id, None)
+        return self._permit(tool_name, args, call, None)
 
     def _after_hold(
         self,
         tool_name: str,
         args: dict[str, Any],
-        call_id: str,
+        call: tuple[str, str],
         decision: EnforcementDecision,
         outcome: HoldOutcome,
     ) -> Permit:
         self._enforcer.hold_concluded(tool_name, self._session.session_id, bool(outcome.approved))
         if not outcome.approved:
-            raise self._refuse(tool_name, call_id, decision, outcome=outcome)
-        permit = self._permit(tool_name, args, call_id, decision)
+            raise self._refuse(tool_name, call, decision, outcome=outcome)
+        permit = self._permit(tool_name, args, call, decision)
         permit.approver = outcome.approver
         return permit
 
@@ -358,11 +416,11 @@ class Tracer:
         return GovernedCall(self, tool_name, permit=permit)
 
     def _conclude(
-        self, tool_name: str, args: dict[str, Any], call_id: str, decision: EnforcementDecision
+        self, tool_name: str, args: dict[str, Any], call: tuple[str, str], decision: EnforcementDecision
     ) -> Permit:
         if decision.decision is DecisionType.ALLOW or decision.decision is DecisionType.MODIFY:
-            return self._permit(tool_name, args, call_id, decision)
-        raise self._refuse(tool_name, call_id, decision)  # BLOCK, DEFER
+            return self._permit(tool_name, args, call, decision)
+        raise self._refuse(tool_name, call, decision)  # BLOCK, DEFER
 
     # ---- wrapping -------------------------------------------------------------------------
     def wrap_tool(self, tool_name: str, fn: F) -> F:

@@ -119,3 +119,12 @@ def test_local_decisions_measured_and_nothing_lost_in_the_outage(smoke: tuple[di
     outage = local["outage"]
     assert outage["calls"] > 0 and outage["decided_locally"] == outage["calls"]
     assert outage["events_stored"] == outage["events_expected"] == 2 * outage["calls"]
+
+
+def test_otel_off_and_on_measured_side_by_side(smoke: tuple[dict[str, Any], Path]) -> None:
+    otel = smoke[0]["scenarios"]["otel"]
+    assert "error" not in otel and "skipped" not in otel, otel
+    for case in ("allow", "observe"):
+        off, on = otel[case]["otel off"], otel[case]["otel on"]
+        assert (off["n"], on["n"]) == (100, 100), case  # --smoke: 50 calls x 2 rounds each
+        assert off["ratio_to_off"] == 1.0 and on["ratio_to_off"] > 0, case

@@ -98,6 +98,31 @@ def test_an_allowed_call_its_decision_and_its_events_share_one_id(server: ThothS
     ]
 
 
+def test_a_frameworks_repeated_call_id_still_gets_one_decision_id_per_call(server: ThothServer) -> None:
+    """Fake and local models reuse tool-call ids (``call_0``), and a graph resumed from a checkpoint
+    runs a call again under its id: each governed call still has its own decision id, and its
+    events keep the framework's id as ``call_id``."""
+    session_id = f"ids-{uuid.uuid4()}"
+    tracer = tracer_for(server, session_id)
+    permits = [tracer.authorize("read_invoice", {"invoice_id": "INV-1"}, call_id="call_0") for _ in range(2)]
+    for permit in permits:
+        permit.finish(result="ok")
+    rows = decision_rows(server, session_id)
+    assert [row["decision_id"] for row in rows] == [permit.decision_id for permit in permits]
+    assert permits[0].decision_id != permits[1].decision_id
+    for permit in permits:
+        assert permit.call_id == "call_0"
+        events = events_of_call(server, permit.decision_id, 2)
+        assert [(e["event_type"], e["metadata"]["call_id"]) for e in events] == [
+            ("TOOL_CALL_PRE", "call_0"),
+            ("TOOL_CALL_POST", "call_0"),
+        ]
+    with pytest.raises(ThothPolicyViolation) as caught:
+        tracer.authorize("delete_customer", {"customer_id": "C-1"}, call_id="call_0")
+    assert caught.value.decision_id not in {permit.decision_id for permit in permits}
+    assert caught.value.decision_id == decision_rows(server, session_id)[-1]["decision_id"]
+
+
 def test_a_blocked_call_names_its_decision_on_the_refusal_and_the_block_event(server: ThothServer) -> None:
     session_id = f"ids-{uuid.uuid4()}"
     tracer = tracer_for(server, session_id)

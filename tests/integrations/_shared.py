@@ -7,8 +7,10 @@ repository root (the parent of the ``tests`` package). Framework-free, so any su
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -80,7 +82,45 @@ def stored_events(server: Any, agent_id: str) -> list[dict[str, Any]]:
     )
     response.raise_for_status()
     items: list[dict[str, Any]] = response.json()["items"]
+    assert_joined(server, items)
     return items
+
+
+def assert_joined(server: Any, stored: list[dict[str, Any]]) -> None:
+    """One decision id per governed call, end to end, in every framework's loop: each tool event
+    names its call's decision (``decision_id``), the events of one decision are one call's (one
+    tool, one call id: the framework's, which may repeat across calls), and each call the enforcer
+    decided has its decision stored under that id, for the same tool and session. Observe mode's
+    shadow check is sent in the background, so its decision may not be stored yet: not checked."""
+    calls: dict[str, tuple[str | None, str | None]] = {}
+    decided: dict[str, tuple[str | None, str]] = {}
+    for event in stored:
+        if not event["event_type"].startswith("TOOL_CALL_"):
+            continue
+        decision_id, tool = event.get("decision_id"), event.get("tool_name")
+        call = (tool, (event.get("metadata") or {}).get("call_id"))
+        assert decision_id and calls.setdefault(decision_id, call) == call, (event["event_type"], call)
+        if event["event_type"] == "TOOL_CALL_PRE" and event.get("enforcement_mode") != "observe":
+            assert decision_id not in decided, f"two calls share the decision id {decision_id}"
+            decided[decision_id] = (tool, event["session_id"])
+    stored_decisions = _decisions_by_id(server, list(decided))
+    for decision_id, call in decided.items():
+        assert stored_decisions.get(decision_id) == call, (decision_id, call)
+
+
+def _decisions_by_id(server: Any, decision_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(tool, session) of the stored decisions with these ids, read from the test server's SQLite."""
+    prefix = "sqlite:///"
+    assert server.db_url.startswith(prefix), "the framework suites run thoth serve on SQLite"
+    found: dict[str, tuple[str, str]] = {}
+    with contextlib.closing(sqlite3.connect(server.db_url[len(prefix) :], timeout=10.0)) as db:
+        rows = db.execute(
+            "SELECT decision_id, tool_name, session_id FROM thoth_decisions "
+            "WHERE kind = 'decision' AND decision_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(decision_ids),),
+        )
+        found.update({decision_id: (tool, session) for decision_id, tool, session in rows})
+    return found
 
 
 def events(server: Any, agent_id: str) -> list[tuple[str, str, str | None]]:

@@ -591,7 +591,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 def webhook() -> Iterator[tuple[str, type[_Receiver]]]:
     receiver = type("Receiver", (_Receiver,), {"failures_left": 2, "bodies": []})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), receiver)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/hooks/thoth", receiver
     httpd.shutdown()

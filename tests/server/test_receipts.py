@@ -109,6 +109,7 @@ def test_every_decision_kind_carries_a_receipt_the_published_key_verifies(
         assert (claims["tenant_id"], claims["agent_id"]) == (signing_server.tenant_id, "test-agent")
         assert claims.get("violation_id") == answer.get("violation_id")
         assert claims.get("hold_token") == answer.get("hold_token")
+        assert verified.decision_id == claims["decision_id"] == answer["decision_id"]
         if expected == "MODIFY":  # the rewrite is signed too, not only the call as asked
             assert answer["modified_tool_args"]["ssn"] != args["ssn"]
             assert claims["modified_args_sha256"] == args_sha256(answer["modified_tool_args"])
@@ -205,6 +206,9 @@ def test_the_sdk_keeps_the_receipt_on_the_permit_and_on_the_violation(signing_se
     blocked = check_call(verify_receipt(refused.value.receipt, key), tool, args)
     assert blocked.claims["violation_id"] == refused.value.violation_id
     assert blocked.decision == "BLOCK"
+    # the receipt names the call by the id its events carry
+    assert blocked.decision_id == refused.value.decision_id is not None
+    assert allowed.decision_id is not None and allowed.decision_id != blocked.decision_id
     sdk.flush(5.0, api_url=signing_server.url)
 
 

@@ -51,7 +51,7 @@ class FakeSlack:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
     def wait(self, path_prefix: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from thoth._governed import governed_by
+from thoth._usage import usage_of
 from thoth.errors import ThothConfigError
 from thoth.integrations._govern import is_async_callable
 
@@ -39,6 +40,7 @@ __all__ = [
     "answer_calls_async",
     "field",
     "govern_tool_dict",
+    "record_usage",
 ]
 
 OnBlock = Literal["return", "raise"]
@@ -85,6 +87,21 @@ def field(obj: Any, name: str) -> Any:
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
+
+
+def record_usage(
+    response: Any, tools: Mapping[str, Callable[..., Any]], tracer: Tracer | None = None
+) -> None:
+    """Record the token usage ``response`` reports (none: nothing) under the loop's tracer, else
+    the tracer the first governed tool carries: the response the application passes back is the
+    one place an application-owned loop shows Thoth what the model spent."""
+    usage = usage_of(response)
+    if usage is None:
+        return
+    if tracer is None:
+        tracer = next((g[0] for fn in tools.values() if (g := governed_by(fn)) is not None), None)
+    if tracer is not None:
+        tracer.record_llm_invocation(usage)
 
 
 def answer_calls(

@@ -28,6 +28,8 @@ What is governed is the dispatcher, not your functions. The paths:
   Calling it yourself, like the original function you still hold, is your own
   code, not a governed call. One function in two agents' dicts is decided under
   the dict that answers the call; ``tracer=`` wins over the callable's own.
+* Token spend: the helpers record the ``usage`` of the Message (or stream events) they
+  are given, cache tokens counted as input; record the final turn with :func:`record_usage`.
 * The beta ``tool_runner`` (sync, async, ``stream=True``, ``run_tools_eagerly``,
   ``add_tools``) and the sessions tool runner run ``tool.call(input)``:
   ``thoth.instrument(tool_or_list, ...)`` (or :func:`govern_tool`) governs a
@@ -59,6 +61,7 @@ from thoth.integrations._tool_loop import (
     answer_calls_async,
     field,
     govern_tool_dict,
+    record_usage,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +73,7 @@ __all__ = [
     "atool_results",
     "govern_tool",
     "instrument",
+    "record_usage",
     "tool_result_message",
     "tool_results",
     "tool_uses_of",
@@ -168,6 +172,7 @@ def tool_results(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """One ``tool_result`` block per ``tool_use`` block of ``response`` (a Message or its content)."""
+    record_usage(response, tools, tracer)
     return [_tool_result(a) for a in answer_calls(tool_uses_of(response), tools, tracer, on_block)]
 
 
@@ -179,6 +184,7 @@ async def atool_results(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """Async :func:`tool_results`: the turn's calls run concurrently."""
+    record_usage(response, tools, tracer)
     answers = await answer_calls_async(tool_uses_of(response), tools, tracer, on_block)
     return [_tool_result(a) for a in answers]
 

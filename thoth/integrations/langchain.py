@@ -48,6 +48,7 @@ from thoth.integrations._langchain_toolcall import (
     agent_scope,
     govern_in_place,
 )
+from thoth.integrations._langchain_usage import UsageCallback
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
@@ -56,11 +57,13 @@ if TYPE_CHECKING:
 __all__ = [
     "GovernedTool",
     "ToolFailed",
+    "UsageCallback",
     "govern_executor",
     "govern_tool",
     "govern_tools",
     "instrument",
     "middleware",
+    "usage_callback",
 ]
 
 
@@ -114,6 +117,13 @@ def govern_executor(executor: Any, tracer: Tracer) -> Any:
     for tool in executor.tools:
         govern_in_place(tool, tracer, shared=True, replaces=previous)
     return executor
+
+
+def usage_callback(tracer: Tracer) -> UsageCallback:
+    """A callback handler that records each model call's token usage under ``tracer`` (an
+    LLM_INVOCATION event and the session's ``token_spend``): ``config={"callbacks": [...]}`` on an
+    agent, executor, LangGraph graph or model. ``middleware(tracer)`` already records it."""
+    return UsageCallback(tracer)
 
 
 def middleware(tracer: Tracer) -> Any:

@@ -38,6 +38,9 @@ callables, and every call the helpers answer. The paths:
   re-governs the original functions: the new settings take effect.
 * Arguments arrive as a JSON string: missing, truncated or malformed JSON (or
   JSON that is not an object) is answered with an error and nothing runs.
+* Token spend: the helpers record the ``usage`` of the response they are given (an
+  LLM_INVOCATION event, counts only); record the final turn, which has no tool calls,
+  with :func:`record_usage`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from thoth.integrations._tool_loop import (
     answer_calls_async,
     field,
     govern_tool_dict,
+    record_usage,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +68,7 @@ __all__ = [
     "atool_messages",
     "function_call_outputs",
     "instrument",
+    "record_usage",
     "tool_calls_of",
     "tool_messages",
 ]
@@ -82,6 +87,7 @@ def tool_messages(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """The ``role: "tool"`` messages answering every tool call of a Chat Completions message."""
+    record_usage(message, tools, tracer)
     return [_tool_message(a) for a in answer_calls(tool_calls_of(message), tools, tracer, on_block)]
 
 
@@ -93,6 +99,7 @@ async def atool_messages(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """Async :func:`tool_messages`: the turn's calls run concurrently."""
+    record_usage(message, tools, tracer)
     answers = await answer_calls_async(tool_calls_of(message), tools, tracer, on_block)
     return [_tool_message(a) for a in answers]
 
@@ -105,6 +112,7 @@ def function_call_outputs(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """The ``function_call_output`` items answering every function call of a Responses API response."""
+    record_usage(response, tools, tracer)
     return [_call_output(a) for a in answer_calls(_function_calls_of(response), tools, tracer, on_block)]
 
 
@@ -116,6 +124,7 @@ async def afunction_call_outputs(
     on_block: OnBlock = "return",
 ) -> list[dict[str, Any]]:
     """Async :func:`function_call_outputs`."""
+    record_usage(response, tools, tracer)
     answers = await answer_calls_async(_function_calls_of(response), tools, tracer, on_block)
     return [_call_output(a) for a in answers]
 

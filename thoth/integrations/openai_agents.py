@@ -44,16 +44,18 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import GovernedCall, governed_by, instrumented_by, mark_governed, mark_instrumented
+from thoth._usage import usage_of_fields
 from thoth.errors import ThothConfigError, ThothPolicyViolation
 
 if TYPE_CHECKING:
     from thoth.tracer import Tracer
 
-__all__ = ["check_tool", "govern_tool", "instrument", "thoth_guardrails"]
+__all__ = ["check_tool", "govern_tool", "instrument", "thoth_guardrails", "usage_hooks"]
 
 _GUARDRAIL_NAME = "thoth_policy"
 _GOVERNANCE = "_thoth_governance"  # on an agent: its _Governance
@@ -107,6 +109,41 @@ def thoth_guardrails(tracer: Tracer) -> tuple[Any, Any]:
     holder = _Fallback()
     mark_instrumented(holder, tracer)
     return _input_guardrail(holder), _output_guardrail()
+
+
+def usage_hooks(tracer: Tracer) -> Any:
+    """Run hooks that record each model call's reported usage (``ModelResponse.usage``) as an
+    LLM_INVOCATION event and in the session's ``token_spend``:
+    ``Runner.run(agent, input, hooks=usage_hooks(tracer))``. A call of an instrumented agent is
+    recorded under that agent's tracer (handoffs included), any other under ``tracer``."""
+    return _usage_hooks_class()(tracer)
+
+
+@functools.cache
+def _usage_hooks_class() -> type[Any]:
+    """Built on first use so that importing this module does not import the SDK."""
+    from agents import RunHooks
+
+    class ThothUsageHooks(RunHooks):  # type: ignore[misc]  # the SDK is untyped for mypy here
+        def __init__(self, tracer: Tracer) -> None:
+            self._tracer = tracer
+            self._started: dict[tuple[int, int], float] = {}
+
+        async def on_llm_start(self, context: Any, agent: Any, system_prompt: Any, input_items: Any) -> None:
+            if len(self._started) > 10_000:  # runs that never ended (cancelled): bounded memory
+                self._started.clear()
+            self._started[(id(context), id(agent))] = time.perf_counter()
+
+        async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
+            started = self._started.pop((id(context), id(agent)), None)
+            latency = None if started is None else round((time.perf_counter() - started) * 1000, 3)
+            model = agent.model if isinstance(getattr(agent, "model", None), str) else None
+            usage = usage_of_fields(getattr(response, "usage", None), model, latency)
+            governance = _governance(agent)
+            governing = governance.resolve() if governance is not None else None
+            (governing or self._tracer).record_llm_invocation(usage)
+
+    return ThothUsageHooks
 
 
 # -- who governs an agent ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""pydantic-ai 2.x: a capability whose ``wrap_tool_execute`` authorizes every tool call.
+"""pydantic-ai 2.x: a capability whose ``wrap_tool_execute`` authorizes every tool call (and
+whose ``wrap_model_request`` records each model response's token usage as an LLM_INVOCATION).
 
 * ``Agent(..., capabilities=[thoth_capability(tracer)])`` governs every run of an agent.
 * ``instrument(agent, tracer)`` governs an existing ``Agent`` (or the ``Agent`` inside a
@@ -34,11 +35,13 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import instrumented_by, mark_instrumented
+from thoth._usage import usage_of
 from thoth.errors import ThothConfigError
 from thoth.integrations._govern import as_args
 
@@ -50,6 +53,9 @@ __all__ = ["instrument", "thoth_capability"]
 # (tracer, call) while a governed call runs: inner Thoth layers pass that call through, and
 # an agent with no tracer of its own, run from inside the tool, inherits the tracer.
 _GOVERNING: ContextVar[tuple[Tracer, Any] | None] = ContextVar("thoth_pydantic_ai_governing", default=None)
+# Set while the outermost Thoth capability wraps a model request: an agent built with
+# thoth_capability() also gets the per-run one, and one request must be counted once.
+_MODEL_REQUEST: ContextVar[bool] = ContextVar("thoth_pydantic_ai_model_request", default=False)
 _PATCH_LOCK = threading.Lock()
 _PATCHED = "__thoth_patched__"
 
@@ -175,5 +181,18 @@ def _capability_class() -> type[Any]:
                 return await _execute(self.tracer, call, args, handler)
             finally:
                 _GOVERNING.reset(token)
+
+        async def wrap_model_request(self, ctx: Any, *, request_context: Any, handler: Any) -> Any:
+            """Record the token usage the model reported (``ModelResponse.usage``), once per request."""
+            if _MODEL_REQUEST.get():
+                return await handler(request_context)
+            token, started = _MODEL_REQUEST.set(True), time.perf_counter()
+            try:
+                response = await handler(request_context)
+            finally:
+                _MODEL_REQUEST.reset(token)
+            latency = round((time.perf_counter() - started) * 1000, 3)
+            self.tracer.record_llm_invocation(usage_of(response, latency_ms=latency))
+            return response
 
     return ThothCapability

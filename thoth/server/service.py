@@ -26,6 +26,7 @@ from thoth.server.explain import DecisionFacts
 from thoth.server.explain import explain as explain_decision
 from thoth.server.migrate import prepare as prepare_schema
 from thoth.server.notify import Notifier
+from thoth.server.replay import request_document
 from thoth.server.schemas import (
     DECISION_ID_PATTERN,
     EnforceRequest,
@@ -114,8 +115,10 @@ class Enforcer:
             raise ApiError(403, "forbidden", "this key may not act for that tenant")
         call = Call.from_request(request)
         key = (request.tenant_id, request.session_id)
+        # encoded and scrubbed here, off the writer's thread, which serialises every decision
+        recorded = request_document(request, predates_modify=_predates_modify(request))
         decided: tuple[dict[str, Any], dict[str, Any] | None] = await self.writer.submit(
-            partial(self._decide_in, request, call, started), [key]
+            partial(self._decide_in, request, call, started, recorded), [key]
         )
         response, hold = decided
         if self.config.receipt_signer is not None:  # after the commit: the writer's path stays short
@@ -135,7 +138,7 @@ class Enforcer:
         return response
 
     def _decide_in(
-        self, request: EnforceRequest, call: Call, started: float, txn: Txn
+        self, request: EnforceRequest, call: Call, started: float, recorded: str | None, txn: Txn
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """In the writer's transaction: the policy reads the session as stored, and the decision,
         the session's new record and any hold are written before the answer leaves."""
@@ -160,9 +163,9 @@ class Enforcer:
             store.insert_hold(txn.conn, hold)
         latency_ms = (time.perf_counter() - started) * 1000.0
         response["latency_ms"] = round(latency_ms, 3)
-        txn.log_decision(
-            _decision_row(request, response, decided.outcome.shadow_decision, decided.fact, latency_ms, now)
-        )
+        row = _decision_row(request, response, decided.outcome.shadow_decision, decided.fact, latency_ms, now)
+        row["request"] = recorded
+        txn.log_decision(row)
         return response, hold
 
     # -- holds ------------------------------------------------------------------------------------
@@ -544,6 +547,7 @@ def _receipt_claims(request: EnforceRequest, response: Mapping[str, Any]) -> dic
         matched_rule_ids=response["matched_rule_ids"],
         policy_version=response["policy_version"],
         issued_at=time.time(),
+        decision_id=response.get("decision_id"),
         violation_id=response.get("violation_id"),
         hold_token=response.get("hold_token"),
         modified_tool_args=response.get("modified_tool_args"),

@@ -102,6 +102,8 @@ decisions = sa.Table(
     # the fields of the enforce request that the contract does not define (JSON), as sent
     sa.Column("extensions", sa.Text),
     sa.Column("decision_id", sa.String(256)),  # one per governed call: the answer's decision_id
+    # what the policy read of the request (JSON, secrets scrubbed), for `thoth policy replay`
+    sa.Column("request", sa.Text),
     sa.Index("ix_thoth_decisions_session", "tenant_id", "session_id", "id"),
     sa.Index("ix_thoth_decisions_decision_id", "tenant_id", "decision_id"),
     sa.Index("ix_thoth_decisions_violation", "violation_id"),
@@ -300,6 +302,7 @@ _DECISION_COLUMNS: Final = (
     "violation_id",
     "extensions",
     "decision_id",
+    "request",
 )
 
 
@@ -726,6 +729,27 @@ def list_decisions(
         query = query.where(decisions.c.session_id == session)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query.order_by(decisions.c.id).limit(limit)).mappings()]
+
+
+def recorded_decisions(
+    conn: Connection,
+    columns: Sequence[str],
+    tenant: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+) -> Iterator[sa.RowMapping]:
+    """The decision log of a window (``since <= created_at < until``), by tenant, oldest first,
+    streamed (a server-side cursor on PostgreSQL) so a million rows are never all in memory."""
+    query = sa.select(*(decisions.c[name] for name in columns))
+    if tenant is not None:
+        query = query.where(decisions.c.tenant_id == tenant)
+    if since is not None:
+        query = query.where(decisions.c.created_at >= since)
+    if until is not None:
+        query = query.where(decisions.c.created_at < until)
+    query = query.order_by(decisions.c.tenant_id, decisions.c.created_at, decisions.c.id)
+    result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    yield from result.mappings()
 
 
 def decision_by_violation(
