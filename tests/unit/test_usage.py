@@ -193,7 +193,7 @@ def test_tracer_records_an_llm_invocation_and_the_session_spend(thoth_server: An
     tracer.record_llm_invocation(usage_of({"usage": None}))  # no usage: nothing recorded
     tracer.record_llm_invocation(usage_of(CHAT_COMPLETION))
     assert tracer.session.token_spend == 80 + 150
-    assert thoth.flush(timeout=10.0)
+    assert thoth.flush(timeout=10.0, api_url=thoth_server.url)  # only this server's queue
 
     stored = thoth_server.events(session_id)
     assert [(e["event_type"], e["source_type"], e["content"]) for e in stored] == [
