@@ -227,29 +227,29 @@ def _server_figures(smoke: bool, skipped: list[str], say: Callable[[str], None])
 
 def _local_figures(smoke: bool, skipped: list[str], say: Callable[[str], None]) -> dict[str, Any]:
     """decision_mode="local" in this process (thoth-sdk only: aten-thoth has no local mode)."""
-    say("running local_bench.run ...")
-    try:
-        figures: dict[str, Any] = importlib.import_module("benchmarks.local_bench").run(smoke=smoke)
-    except Exception as exc:  # noqa: BLE001 - its failure must not discard the figures measured
-        why = f"local_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
-        skipped.append(f"local figures: {why}")
-        say(f"FAILED local figures: {why}")
-        return {"error": why}
-    return figures
+    return _in_process_figures("local", smoke, skipped, say)
 
 
 def _otel_figures(smoke: bool, skipped: list[str], say: Callable[[str], None]) -> dict[str, Any]:
     """otel=True off and on in this process (thoth-sdk only: the workers have no OpenTelemetry)."""
-    say("running otel_bench.run ...")
-    try:
-        figures: dict[str, Any] = importlib.import_module("benchmarks.otel_bench").run(smoke=smoke)
-    except Exception as exc:  # noqa: BLE001 - its failure must not discard the figures measured
-        why = f"otel_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
-        skipped.append(f"otel figures: {why}")
-        say(f"FAILED otel figures: {why}")
-        return {"error": why}
+    figures = _in_process_figures("otel", smoke, skipped, say)
     if "skipped" in figures:
         skipped.append(f"otel figures: {figures['skipped']}")
+    return figures
+
+
+def _in_process_figures(
+    name: str, smoke: bool, skipped: list[str], say: Callable[[str], None]
+) -> dict[str, Any]:
+    """``benchmarks.<name>_bench.run``; its failure is reported, never discards what else was measured."""
+    say(f"running {name}_bench.run ...")
+    try:
+        figures: dict[str, Any] = importlib.import_module(f"benchmarks.{name}_bench").run(smoke=smoke)
+    except Exception as exc:  # noqa: BLE001 - its failure must not discard the figures measured
+        why = f"{name}_bench.run failed: {type(exc).__name__}: {str(exc)[:500]}"
+        skipped.append(f"{name} figures: {why}")
+        say(f"FAILED {name} figures: {why}")
+        return {"error": why}
     return figures
 
 
