@@ -36,6 +36,7 @@ from thoth._ids import random_hex
 from thoth._wire import GET_POLICY_BUNDLE, DecisionType
 from thoth.enforcer_client import EnforcerClient, log_failed_closed, wire_args
 from thoth.errors import ReasonCode, ThothConfigError
+from thoth.policy.session import utc_day as _utc_day
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -89,6 +90,7 @@ class BundleSource:
         self._etag: str | None = None
         self._confirmed_at = 0.0  # wall clock (kept on disk) of the last answer that confirmed it
         self._sessions: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
+        self._agent_tokens: dict[tuple[str, str, str], int] = {}  # (tenant, agent, UTC day) -> tokens
         self._last_problem: str | None = None
         self._next_inline = 0.0
         self.due = 0.0  # monotonic time of the next background refresh
@@ -220,7 +222,9 @@ class BundleSource:
         if isinstance(bundle, _Problem):
             return bundle
         with self._lock:
-            decided = policy.decide(bundle.policy, call, self._record(call.tenant, session_id), now)
+            agent_tokens = self._agent_tokens.get((call.tenant, call.agent, _utc_day(now)), 0)
+            record = self._record(call.tenant, session_id)
+            decided = policy.decide(bundle.policy, call, record, now, agent_tokens_today=agent_tokens)
         response = policy.answer(decided, bundle.policy_version, bundle.policy.hold_timeout_seconds)
         if decided.outcome.decision is DecisionType.BLOCK:
             response["violation_id"] = "vio_local_" + random_hex(64)
@@ -240,6 +244,16 @@ class BundleSource:
                 record.hold_denied()
             else:
                 record.refused(tool)
+
+    def spent(self, tenant: str, agent: str, session_id: str, tokens: int) -> None:
+        """LLM tokens this process spent (what token limits count here: this process's own)."""
+        day = _utc_day(time.time())
+        with self._lock:
+            self._record(tenant, session_id).spent(tokens)
+            key = (tenant, agent, day)
+            if key not in self._agent_tokens:  # a new day: yesterday's counts are of no use
+                self._agent_tokens = {k: v for k, v in self._agent_tokens.items() if k[2] == day}
+            self._agent_tokens[key] = self._agent_tokens.get(key, 0) + tokens
 
     def _record(self, tenant: str, session_id: str) -> policy.SessionRecord:
         key = (tenant, session_id)
@@ -357,6 +371,10 @@ class LocalEnforcer:
         self._source.concluded(
             self._config.tenant_id, session_id, tool_name, approved, hold_denied=not approved
         )
+
+    def tokens_spent(self, session_id: str, tokens: int) -> None:
+        """This process's LLM tokens, for the policy's token limits decided here."""
+        self._source.spent(self._config.tenant_id, self._config.agent_id, session_id, tokens)
 
     def explain(self, violation: ThothPolicyViolation, session_id: str) -> Explanation:
         return self._remote.explain(violation, session_id)

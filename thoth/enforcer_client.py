@@ -219,6 +219,9 @@ class EnforcerClient:
         """The enforcer made the hold and keeps its outcome: nothing to record here (local
         decisions' records learn it, see ``thoth._local``)."""
 
+    def tokens_spent(self, session_id: str, tokens: int) -> None:
+        """The enforcer counts tokens from the LLM_INVOCATION events it receives: nothing to do here."""
+
     def close(self) -> None:
         """Kept for aten-thoth compatibility: the pool is shared; see ``thoth.close()``."""
 

@@ -239,6 +239,7 @@ class Tracer:
         if usage is None:
             return
         self._session.record_token_spend(usage.total)
+        self._enforcer.tokens_spent(self._session.session_id, usage.total)  # local decisions' budgets
         self._record(_LLM, "", None, usage.metadata())
 
     # ---- decisions ------------------------------------------------------------------------

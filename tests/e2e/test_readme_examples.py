@@ -115,11 +115,6 @@ def readme_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThothSer
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def namespace() -> dict[str, Any]:
-    return reader_namespace()
-
-
 @pytest.fixture
 def readers_environment(readme_server: ThothServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(readme_server.workdir)  # the local-mode block names bundle.pub.pem
@@ -145,15 +140,15 @@ def test_the_readme_has_the_blocks_this_file_runs() -> None:
     assert len(readme_blocks()) >= 9  # a block lost in an edit would silently stop being run
 
 
-@pytest.mark.parametrize(
-    ("line", "source"), readme_blocks(), ids=[f"README.md:{n}" for n, _ in readme_blocks()]
-)
-def test_readme_block_runs_as_written(
-    line: int, source: str, namespace: dict[str, Any], readers_environment: None
-) -> None:
-    printed = run_block(source, f"README.md:{line}", namespace)
-    for shown in shown_output(source):  # the output the README shows is the output it gives
-        assert shown in printed, f"README.md:{line}: shows {shown!r} printed; it printed {printed!r}"
+def test_readme_blocks_run_as_written(readers_environment: None) -> None:
+    """Every block, in order, in one namespace, as a reader pasting them would run them (one
+    test, not one per block: under pytest-xdist, blocks split across workers lose what the
+    blocks before them defined)."""
+    namespace = reader_namespace()
+    for line, source in readme_blocks():
+        printed = run_block(source, f"README.md:{line}", namespace)
+        for shown in shown_output(source):  # the output the README shows is the output it gives
+            assert shown in printed, f"README.md:{line}: shows {shown!r} printed; it printed {printed!r}"
 
 
 def shown_output(source: str) -> list[str]:

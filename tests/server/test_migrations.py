@@ -25,7 +25,7 @@ from tests.server.test_api import chained_events
 from thoth.server import holds, migrate, store
 
 STORES = ["sqlite", "postgresql"]
-HEAD = "0009_decision_requests"
+HEAD = "0010_agent_tokens"
 PASSWORD = "s3cret-pw-do-not-print"
 
 LEGACY = sa.MetaData()

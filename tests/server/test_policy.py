@@ -213,6 +213,44 @@ def test_per_session_limits() -> None:
     assert decide(pol, call("fetch"), session("x", "y", at=NOW - 120)).decision is Decision.ALLOW
 
 
+def test_token_budgets_per_session_and_per_agent_day() -> None:
+    pol = policy(
+        """
+        rules:
+          - {id: session-tokens, limit: {tokens_per_session: 1000}, decision: STEP_UP}
+          - {id: daily-tokens, limit: {tokens_per_agent_per_day: 5000}, decision: BLOCK}
+          - {id: big-spender, when: 'session.tokens > 500', tools: [pay], decision: STEP_UP}
+        """
+    )
+    assert pol.counts_agent_tokens
+    record = session("search")
+    record.spent(999)
+    under = pol.evaluate(call("search"), record, NOW, agent_tokens_today=4999)
+    assert (under.decision, under.matched_rule_ids) == (Decision.ALLOW, ("builtin.scope",))
+    assert pol.evaluate(call("pay"), record, NOW).rule_id == "big-spender"
+    record.spent(1)  # at the budget: the calls from now on are over it
+    over = pol.evaluate(call("search"), record, NOW)
+    assert (over.decision, over.rule_id, over.reason_code) == (
+        Decision.STEP_UP,
+        "session-tokens",
+        "TOKEN_BUDGET",
+    )
+    daily = pol.evaluate(call("search"), session(), NOW, agent_tokens_today=5000)
+    assert (daily.decision, daily.rule_id, daily.reason_code) == (
+        Decision.BLOCK,
+        "daily-tokens",
+        "TOKEN_BUDGET",
+    )
+    assert not policy(
+        "rules:\n  - {id: s, limit: {tokens_per_session: 1}, decision: BLOCK}\n"
+    ).counts_agent_tokens
+    restored = SessionRecord.from_state(record.to_state(NOW))
+    assert restored.tokens == 1000
+    legacy = record.to_state(NOW)
+    del legacy["tokens"]  # a record stored before token limits
+    assert SessionRecord.from_state(legacy).tokens == 0
+
+
 def test_data_flow_after_reading_secrets_nothing_goes_out() -> None:
     pol = policy(
         """

@@ -37,12 +37,21 @@ class Decided:
 
 
 def decide(
-    policy: Policy, call: Call, record: SessionRecord, now: float, *, predates_modify: bool = False
+    policy: Policy,
+    call: Call,
+    record: SessionRecord,
+    now: float,
+    *,
+    predates_modify: bool = False,
+    agent_tokens_today: int = 0,
 ) -> Decided:
     """Decide ``call`` against the session as ``record`` knows it, and add the fact to ``record``.
 
-    ``predates_modify``: the caller cannot apply MODIFY or DEFER (aten-thoth <= 0.1.6)."""
-    result = identity_mismatch(call) or policy.evaluate(call, record, now)
+    ``predates_modify``: the caller cannot apply MODIFY or DEFER (aten-thoth <= 0.1.6).
+    ``agent_tokens_today``: the agent's LLM tokens this UTC day, for ``tokens_per_agent_per_day``."""
+    result = identity_mismatch(call) or policy.evaluate(
+        call, record, now, agent_tokens_today=agent_tokens_today
+    )
     outcome = apply_mode(result, call.mode, record.should_escalate(call.tool))
     if predates_modify:
         outcome = for_a_client_without_modify(outcome)

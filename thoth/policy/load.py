@@ -25,6 +25,9 @@ A policy file::
         tools: [web_search]
         limit: {calls_per_tool: 5}    # or calls: N, calls_per_minute: N
         decision: BLOCK
+      - id: token-budget
+        limit: {tokens_per_session: 200000}   # or tokens_per_agent_per_day: N
+        decision: STEP_UP             # or BLOCK: what the calls after the breach get
       - id: mask-ssn
         tools: [lookup_customer]
         decision: MODIFY
@@ -42,7 +45,12 @@ STEP_UP, which the enforcement mode then turns into BLOCK or keeps (see
 CEL variables: ``args`` (map), ``tool``, ``tags`` (list of the tool's tags), ``agent``,
 ``user``, ``tenant``, ``environment``, ``mode``, ``context`` (map of purpose,
 data_classification, task_context, session_intent) and ``session`` (map: ``calls``,
-``tool_calls`` (this tool), ``calls_last_minute``, ``tools`` (list, in order), ``tags``).
+``tool_calls`` (this tool), ``calls_last_minute``, ``tokens``, ``tools`` (list, in order), ``tags``).
+
+Token limits count the LLM tokens that the session's (or, per day, the agent's) LLM_INVOCATION
+events report, as the enforcer has received them: once the count is at the limit, the session's
+next tool calls get the rule's decision. The SDK sends those events in the background, so a
+budget is enforced from the first tool call after the events of the breach arrive.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from thoth.policy._document import LocatedError, MarkedDict
 from thoth.policy.cel import CelCompileError, CelEngine, Condition, default_engine
 from thoth.policy.rules import (
     DECISIONS_LISTED,
+    TOKEN_LIMITS,
     Decision,
     Limit,
     Modification,
@@ -90,7 +99,13 @@ _RULE_KEYS: Final = {
     "hold_timeout_seconds",
 }
 _MODIFY_KEYS: Final = {"mask", "truncate", "set"}
-_LIMIT_KINDS: Final = ("calls", "calls_per_tool", "calls_per_minute")
+_LIMIT_KINDS: Final = (
+    "calls",
+    "calls_per_tool",
+    "calls_per_minute",
+    "tokens_per_session",
+    "tokens_per_agent_per_day",
+)
 
 
 class _Reader:
@@ -313,7 +328,7 @@ def _load_rule(reader: _Reader, node: dict[Any, Any], tags: Mapping[str, Any]) -
 
 def _default_code(node: dict[Any, Any], limit: Limit | None) -> str:
     if limit is not None:
-        return "SESSION_LIMIT"
+        return "TOKEN_BUDGET" if limit.kind in TOKEN_LIMITS else "SESSION_LIMIT"
     if "after_tags" in node or "after_tools" in node:
         return "SEQUENCE"
     return "POLICY_RULE"

@@ -39,7 +39,11 @@ SEVERITY: Final = {
 #: The decisions in the order messages list them (the generated enum's order is alphabetical).
 DECISIONS_LISTED: Final = (Decision.ALLOW, Decision.BLOCK, Decision.STEP_UP, Decision.MODIFY, Decision.DEFER)
 
-LimitKind = Literal["calls", "calls_per_tool", "calls_per_minute"]
+LimitKind = Literal[
+    "calls", "calls_per_tool", "calls_per_minute", "tokens_per_session", "tokens_per_agent_per_day"
+]
+#: Limits counted in LLM tokens, from the session's (or the agent's) recorded LLM_INVOCATION events.
+TOKEN_LIMITS: Final = frozenset({"tokens_per_session", "tokens_per_agent_per_day"})
 
 
 @attrs.frozen
@@ -130,6 +134,11 @@ class SessionView(Protocol):
     def tool_calls(self, tool: str) -> int: ...
 
     def calls_since(self, since: float) -> int: ...
+
+    @property
+    def tokens(self) -> int:
+        """LLM tokens the session's recorded LLM_INVOCATION events report."""
+        ...
 
 
 #: What an enforce request's optional fields mean when a caller leaves them out: the contract's
@@ -255,6 +264,12 @@ class Policy:
             r.condition is not None and re.search(r"\bsession\b", r.condition.source) for r in self.rules
         )
 
+    @property
+    def counts_agent_tokens(self) -> bool:
+        """Whether a decision needs the agent's tokens of the day (a store read the enforcer skips
+        when no rule has a ``tokens_per_agent_per_day`` limit)."""
+        return any(r.limit is not None and r.limit.kind == "tokens_per_agent_per_day" for r in self.rules)
+
     def tags_for(self, tool: str) -> frozenset[str]:
         found = self._tag_cache.get(tool)
         if found is None:
@@ -263,14 +278,18 @@ class Policy:
                 self._tag_cache[tool] = found
         return found
 
-    def evaluate(self, call: Call, session: SessionView, now: float) -> PolicyResult:
-        """Decide ``call`` before the enforcement mode is applied."""
+    def evaluate(
+        self, call: Call, session: SessionView, now: float, *, agent_tokens_today: int = 0
+    ) -> PolicyResult:
+        """Decide ``call`` before the enforcement mode is applied. ``agent_tokens_today``: the LLM
+        tokens the call's agent has spent this UTC day, in every session (read only when
+        ``counts_agent_tokens``)."""
         tool_tags = self.tags_for(call.tool)
         activation: Any = None
         matches: list[tuple[Rule, Decision, str, str]] = []
         for rule in self.rules:
             try:
-                if not self._matches(rule, call, tool_tags, session, now):
+                if not self._matches(rule, call, tool_tags, session, now, agent_tokens_today):
                     continue
                 if rule.condition is not None:
                     if activation is None:
@@ -284,8 +303,14 @@ class Policy:
             matches.append((rule, rule.decision, rule.reason, rule.code))
         return self._combine(call, matches)
 
-    def _matches(
-        self, rule: Rule, call: Call, tool_tags: frozenset[str], session: SessionView, now: float
+    def _matches(  # one argument per fact a rule can test
+        self,
+        rule: Rule,
+        call: Call,
+        tool_tags: frozenset[str],
+        session: SessionView,
+        now: float,
+        agent_tokens_today: int,
     ) -> bool:
         if rule.tools is not None and not rule.tools.fullmatch(call.tool):
             return False
@@ -299,7 +324,7 @@ class Policy:
             return False
         if rule.after_tools is not None and not any(rule.after_tools.fullmatch(t) for t in session.tools):
             return False
-        return rule.limit is None or _limit_reached(rule.limit, call.tool, session, now)
+        return rule.limit is None or _limit_reached(rule.limit, call.tool, session, now, agent_tokens_today)
 
     def _activation(self, call: Call, tool_tags: frozenset[str], session: SessionView, now: float) -> Any:
         assert self.engine is not None
@@ -313,6 +338,7 @@ class Policy:
                 "calls": session.calls,
                 "tool_calls": session.tool_calls(call.tool),
                 "calls_last_minute": session.calls_since(now - 60.0),
+                "tokens": session.tokens,
                 "tools": tools,
                 "tags": sorted(seen_tags),
             }
@@ -370,11 +396,21 @@ class Policy:
 _SCOPE_RULE = Rule(SCOPE_RULE_ID, Decision.STEP_UP, "outside the approved scope", "OUT_OF_SCOPE")
 
 
-def _limit_reached(limit: Limit, tool: str, session: SessionView, now: float) -> bool:
-    if limit.kind == "calls":
+def _limit_reached(
+    limit: Limit, tool: str, session: SessionView, now: float, agent_tokens_today: int
+) -> bool:
+    """A limit is reached once the count is at its maximum: the next call is the one over it.
+    Token limits compare what was spent so far, so the call that crosses one still runs; the
+    calls after it do not (tokens are spent by the model, and Thoth decides tool calls)."""
+    kind = limit.kind
+    if kind == "calls":
         used = session.calls
-    elif limit.kind == "calls_per_tool":
+    elif kind == "calls_per_tool":
         used = session.tool_calls(tool)
-    else:
+    elif kind == "calls_per_minute":
         used = session.calls_since(now - 60.0)
+    elif kind == "tokens_per_session":
+        used = session.tokens
+    else:
+        used = agent_tokens_today
     return used >= limit.maximum

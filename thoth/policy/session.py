@@ -9,6 +9,7 @@ import array
 import base64
 import bisect
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -16,6 +17,11 @@ from typing import Any, Final
 import attrs
 
 _RECENT_WINDOW_MS: Final = 61_000  # call times kept for calls_per_minute: a minute, and slack
+
+
+def utc_day(at: float) -> str:
+    """The UTC day of a time (YYYY-MM-DD): the day ``tokens_per_agent_per_day`` counts in."""
+    return time.strftime("%Y-%m-%d", time.gmtime(at))
 
 
 @attrs.define
@@ -28,6 +34,7 @@ class SessionRecord:
     _recent: list[int] = attrs.field(factory=list)  # call times in ms since the epoch, ascending
     violations: Counter[str] = attrs.field(factory=Counter)
     denied_holds: int = 0
+    tokens: int = 0  # LLM tokens the session's LLM_INVOCATION events reported
 
     @property
     def tools(self) -> Sequence[str]:
@@ -62,6 +69,10 @@ class SessionRecord:
     def hold_denied(self) -> None:
         self.denied_holds += 1
 
+    def spent(self, tokens: int) -> None:
+        """An LLM_INVOCATION event reported ``tokens`` (for token limits)."""
+        self.tokens += tokens
+
     def should_escalate(self, tool: str) -> bool:
         """progressive mode: a denied hold or a repeated violation turns STEP_UP into BLOCK."""
         return self.denied_holds > 0 or self.violations[tool] > 0
@@ -76,6 +87,7 @@ class SessionRecord:
             "recent": _pack(self._recent),
             "violations": dict(self.violations),
             "denied_holds": self.denied_holds,
+            "tokens": self.tokens,
         }
 
     @classmethod
@@ -87,6 +99,7 @@ class SessionRecord:
             recent=_unpack(state["recent"]),
             violations=Counter(state["violations"]),
             denied_holds=state["denied_holds"],
+            tokens=state.get("tokens", 0),  # stored before token limits existed: none counted
         )
 
 

@@ -17,6 +17,7 @@ import attrs
 from thoth import receipts
 from thoth.policy import Call, Decision, Policy, PolicyError, answer, decide
 from thoth.policy import bundle as bundles
+from thoth.policy.session import utc_day
 from thoth.server import auth, cursors, store
 from thoth.server import holds as holds_mod
 from thoth.server.auth import KeyRing, Principal
@@ -145,7 +146,17 @@ class Enforcer:
         now = txn.now
         record = txn.session((request.tenant_id, request.session_id))
         active = self.active
-        decided = decide(active.policy, call, record, now, predates_modify=_predates_modify(request))
+        agent_tokens = 0
+        if active.policy.counts_agent_tokens:  # one keyed read, only for a policy that needs it
+            agent_tokens = store.agent_tokens_on(txn.conn, request.tenant_id, request.agent_id, utc_day(now))
+        decided = decide(
+            active.policy,
+            call,
+            record,
+            now,
+            predates_modify=_predates_modify(request),
+            agent_tokens_today=agent_tokens,
+        )
         result, decision = decided.result, decided.outcome.decision
         response = answer(decided, active.version, active.policy.hold_timeout_seconds)
         response["decision_id"] = decision_id_of(request)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
-from thoth.policy.session import Fact
+from thoth.policy.session import Fact, SessionRecord, utc_day
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
 from thoth.server.redaction import scrub_event
 
@@ -136,6 +136,17 @@ sessions = sa.Table(
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("chain_index", sa.Integer),
     sa.Column("chain_hash", sa.String(64)),
+)
+
+agent_tokens = sa.Table(
+    "thoth_agent_tokens",
+    metadata,
+    # the LLM tokens an agent's LLM_INVOCATION events reported, per UTC day of receipt, in all its
+    # sessions (a session's own count is in its record): what tokens_per_agent_per_day reads
+    sa.Column("tenant_id", sa.String(256), primary_key=True),
+    sa.Column("agent_id", sa.String(256), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
 )
 
 server_secrets = sa.Table(
@@ -356,6 +367,7 @@ class PreparedEvent(NamedTuple):
     signature: str | None
     ingested_at: str | None
     redacted: int  # values replaced before storing (thoth.server.redaction)
+    tokens: int = 0  # LLM tokens an LLM_INVOCATION event reports (for token limits)
 
 
 def prepare_event(event: Mapping[str, Any], event_id: str, *, redact: bool = True) -> PreparedEvent:
@@ -389,7 +401,34 @@ def prepare_event(event: Mapping[str, Any], event_id: str, *, redact: bool = Tru
         event.get("signature"),
         event.get("ingested_at"),
         redacted,
+        reported_tokens(event),
     )
+
+
+#: More tokens than one model call can report: such a count is a bug or a lie, and is not counted.
+_MAX_TOKENS_PER_EVENT: Final = 100_000_000
+
+
+def reported_tokens(event: Mapping[str, Any]) -> int:
+    """The tokens an LLM_INVOCATION event's metadata reports: ``total_tokens``, else input plus
+    output (what the SDK sends, thoth._usage); 0 for other events and for counts that are not
+    whole numbers in range (the event is stored all the same)."""
+    if event.get("event_type") != "LLM_INVOCATION":
+        return 0
+    metadata = event.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return 0
+    total = _count(metadata.get("total_tokens"))
+    if total is None:
+        parts = [_count(metadata.get(key)) for key in ("input_tokens", "output_tokens")]
+        total = sum(part or 0 for part in parts)
+    return total if total <= _MAX_TOKENS_PER_EVENT else 0
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -546,12 +585,14 @@ def chain_head_in(conn: Connection, tenant: str, session: str) -> ChainHead | No
     return ChainHead(rows[0][0], rows[0][1]) if rows else None
 
 
-class ChainHeads(Protocol):
-    """Where ingest reads and moves each session's chain head (a Txn)."""
+class IngestState(Protocol):
+    """What ingest reads and updates of each session (a Txn): its chain head and its record."""
 
     def head(self, key: tuple[str, str]) -> ChainHead | None: ...
 
     def move_head(self, key: tuple[str, str], head: ChainHead | None) -> None: ...
+
+    def session(self, key: tuple[str, str]) -> SessionRecord: ...
 
 
 _INSERT_COLUMNS = (
@@ -561,18 +602,21 @@ _INSERT_COLUMNS = (
 
 
 def ingest_events(
-    conn: Connection, batch: Sequence[PreparedEvent], heads: ChainHeads, now: float
+    conn: Connection, batch: Sequence[PreparedEvent], heads: IngestState, now: float
 ) -> dict[str, Any]:
     """Store new events (idempotent by tenant and canonical event_id) and check each session's chain.
 
     An id already stored (or earlier in the batch) with the same content is a duplicate; with
     different content it is a conflict: the first stands, and the sender is told which ids.
+    The tokens of new LLM_INVOCATION events are added to their session's record and their
+    agent's day, so a resent event is never counted twice.
     """
     stored = _stored_bodies(conn, batch)
     rows: list[tuple[Any, ...]] = []
     duplicates = breaks = redacted = 0
     conflicts: list[str] = []
     moved: dict[tuple[str, str], ChainHead | None] = {}  # each session's head as this batch moves it
+    spent: dict[tuple[str, str], int] = {}  # tokens per (tenant, agent)
     for event in sorted(batch, key=_chain_order):
         key = (event.tenant_id, event.event_id)
         if key in stored:
@@ -589,8 +633,13 @@ def ingest_events(
             breaks += 1
         rows.append((*event.row, status, now, event.body, event.signature, event.ingested_at, event.redacted))
         redacted += event.redacted > 0
+        if event.tokens:
+            heads.session(session).spent(event.tokens)
+            agent = (event.tenant_id, event.row[3])
+            spent[agent] = spent.get(agent, 0) + event.tokens
     for session, head in moved.items():  # once per session, not once per event
         heads.move_head(session, head)
+    add_agent_tokens(conn, spent, utc_day(now))
     if rows:
         sql = (
             f"INSERT INTO thoth_events ({_INSERT_COLUMNS}) VALUES ({_marks(conn, 14)}) "  # noqa: S608
@@ -608,6 +657,30 @@ def ingest_events(
 
 
 MAX_CONFLICT_IDS: Final = 100
+
+
+def add_agent_tokens(conn: Connection, spent: Mapping[tuple[str, str], int], day: str) -> None:
+    """Add each (tenant, agent)'s tokens to its count for ``day``."""
+    if not spent:
+        return
+    sql = (
+        f"INSERT INTO thoth_agent_tokens (tenant_id, agent_id, day, tokens) VALUES ({_marks(conn, 4)}) "  # noqa: S608
+        "ON CONFLICT (tenant_id, agent_id, day) "
+        "DO UPDATE SET tokens = thoth_agent_tokens.tokens + excluded.tokens"
+    )
+    rows = [(tenant, agent, day, tokens) for (tenant, agent), tokens in sorted(spent.items())]
+    _write_many(conn, sql, rows)
+
+
+def agent_tokens_on(conn: Connection, tenant: str, agent: str, day: str) -> int:
+    """The tokens an agent spent on ``day`` (in the writer's transaction, for a decision)."""
+    m = _marks(conn, 1)
+    rows = _select(
+        conn,
+        f"SELECT tokens FROM thoth_agent_tokens WHERE tenant_id = {m} AND agent_id = {m} AND day = {m}",  # noqa: S608
+        (tenant, agent, day),
+    )
+    return int(rows[0][0]) if rows else 0
 
 
 def _stored_bodies(conn: Connection, batch: Sequence[PreparedEvent]) -> dict[tuple[str, str], str]:
