@@ -4,6 +4,7 @@ through the SDK and on the wire, shared by replicas, and never counted twice for
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import thoth
 from tests.conftest import ThothServer
 from thoth import ThothPolicyViolation
 from thoth._usage import Usage
+from thoth.cli import main
 
 BUDGETS = """\
 rules:
@@ -166,3 +168,38 @@ def test_local_decisions_count_the_tokens_this_process_spent(
         "TOKEN_BUDGET",
         ("daily-tokens",),
     )
+
+
+def test_replay_re_decides_a_candidate_token_budget_from_the_recorded_events(
+    make_thoth_server: Callable[..., ThothServer], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Traffic recorded without budgets; the candidate's budgets flip exactly the calls made once
+    the session (or the agent's day) had spent them, in the order the server received them."""
+    server = make_thoth_server(None)
+    s1, s2 = f"rp-{uuid.uuid4()}", f"rp-{uuid.uuid4()}"
+    assert decide(server, s1) == ("ALLOW", "IN_SCOPE")  # before any spend: unchanged
+    send(server, [llm_event(server, s1, total_tokens=1000)])
+    assert decide(server, s1) == ("ALLOW", "IN_SCOPE")  # flips: s1 is at its 1000
+    send(server, [llm_event(server, s2, total_tokens=900)])
+    assert decide(server, s2) == ("ALLOW", "IN_SCOPE")  # unchanged: 900, and 1900 today
+    send(
+        server,
+        [llm_event(server, s2, total_tokens=600), llm_event(server, s2, agent="other", total_tokens=5)],
+    )
+    assert decide(server, s2) == ("ALLOW", "IN_SCOPE")  # flips: 1505 in s2, 2500 today
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(BUDGETS, encoding="utf-8")
+    code = main(["policy", "replay", "--db", server.db_url, "--policy", str(candidate), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (report["replayed"], report["flipped"]) == (4, 2)
+    assert report["flips"] == {"ALLOW -> STEP_UP": 1, "ALLOW -> BLOCK": 1}  # the day's BLOCK is worse
+    assert report["by_candidate_rule"] == {"session-tokens": 1, "daily-tokens": 1}
+    daily_only = tmp_path / "daily.yaml"
+    daily_only.write_text(
+        "rules:\n  - {id: daily-tokens, limit: {tokens_per_agent_per_day: 2500}, decision: BLOCK}\n",
+        encoding="utf-8",
+    )
+    main(["policy", "replay", "--db", server.db_url, "--policy", str(daily_only), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (report["flipped"], report["by_candidate_rule"]) == (1, {"daily-tokens": 1})

@@ -272,3 +272,22 @@ def test_the_outcome_text_is_escaped() -> None:
         assert "<!channel>" not in text
         assert "\r" not in text
     assert any("Denied by &lt;!channel&gt; &amp; co\\r" in text for text in mrkdwn_texts(outcome))
+
+
+def test_the_webhook_text_escapes_what_the_agent_named() -> None:
+    from thoth.server import notify
+
+    hold = {
+        "agent_id": "<!channel>",
+        "tool_name": "send\nemail",
+        "tenant_id": "acme",
+        "session_id": "s-1",
+        "reason": "see <https://evil.example|the form> & approve",
+        "hold_token": "hold_abc",
+    }
+    text = notify.hold_message(hold)["text"]
+    assert text == (
+        "Thoth: agent &lt;!channel&gt; wants to run send\\nemail (tenant acme, session s-1): "
+        "see &lt;https://evil.example|the form&gt; &amp; approve. "
+        "Approve: thoth holds approve hold_abc  Deny: thoth holds deny hold_abc"
+    )

@@ -258,17 +258,17 @@ class Policy:
     warnings: tuple[str, ...] = ()
     _tag_cache: dict[str, frozenset[str]] = attrs.field(factory=dict, init=False)
     _uses_session: bool = attrs.field(default=False, init=False)
+    #: Whether a decision needs the agent's tokens of the day (a store read the enforcer skips
+    #: when no rule has a ``tokens_per_agent_per_day`` limit).
+    counts_agent_tokens: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._uses_session = any(
             r.condition is not None and re.search(r"\bsession\b", r.condition.source) for r in self.rules
         )
-
-    @property
-    def counts_agent_tokens(self) -> bool:
-        """Whether a decision needs the agent's tokens of the day (a store read the enforcer skips
-        when no rule has a ``tokens_per_agent_per_day`` limit)."""
-        return any(r.limit is not None and r.limit.kind == "tokens_per_agent_per_day" for r in self.rules)
+        self.counts_agent_tokens = any(
+            r.limit is not None and r.limit.kind == "tokens_per_agent_per_day" for r in self.rules
+        )
 
     def tags_for(self, tool: str) -> frozenset[str]:
         found = self._tag_cache.get(tool)

@@ -9,13 +9,22 @@ from typing import Any
 
 import httpx
 
+from thoth.server.slack.messages import mrkdwn_escape
+
 log = logging.getLogger("thoth.server.notify")
 
 
 def hold_message(hold: Mapping[str, Any]) -> dict[str, Any]:
+    """The webhook's body: a Slack-compatible ``text`` in which everything the agent named is
+    escaped (no ``<!channel>``, link or line break of its making reaches the chat), and the hold."""
+
+    def named(field: str) -> str:
+        return mrkdwn_escape(str(hold[field]), limit=256, one_line=True)
+
     text = (
-        f"Thoth: agent {hold['agent_id']} wants to run {hold['tool_name']} "
-        f"(tenant {hold['tenant_id']}, session {hold['session_id']}): {hold['reason']}. "
+        f"Thoth: agent {named('agent_id')} wants to run {named('tool_name')} "
+        f"(tenant {named('tenant_id')}, session {named('session_id')}): "
+        f"{mrkdwn_escape(str(hold['reason']), limit=1000, one_line=True)}. "
         f"Approve: thoth holds approve {hold['hold_token']}  Deny: thoth holds deny {hold['hold_token']}"
     )
     return {"text": text, "hold": dict(hold)}

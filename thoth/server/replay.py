@@ -13,6 +13,9 @@ against a ``SessionRecord`` per (tenant, session) that evolves as the server's d
   the candidate allowed or refused the call instead, the resolution is ignored (the decision
   already told the record). A call the candidate holds but the recorded policy did not has no
   recorded answer: it stays pending (not ran), as an unanswered hold would;
+* the tokens of each recorded LLM_INVOCATION event (``RecordedSpend``, merged in by time with
+  ``in_order``) are added to its session's record and its agent's UTC day, as ingest adds them,
+  so a candidate's token budgets are replayed too;
 * a row that cannot be replayed (no request recorded: stored before migration 0009, or over the
   size cap; or unreadable) teaches the record its recorded fact, so later calls see the session
   as the server did.
@@ -26,15 +29,17 @@ starts after a session began starts that session with an empty record.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from thoth._redaction import may_hold_secret, scrub
 from thoth.policy import Call, Decision, Policy, SessionRecord, decide
+from thoth.policy.session import utc_day
 
 if TYPE_CHECKING:
     from thoth.server.schemas import EnforceRequest
@@ -43,8 +48,10 @@ __all__ = [
     "REQUEST_MAX_BYTES",
     "Example",
     "RecordedRow",
+    "RecordedSpend",
     "ReplayReport",
     "Replayer",
+    "in_order",
     "replay",
     "request_document",
 ]
@@ -138,6 +145,30 @@ class RecordedRow:
         )
 
 
+@attrs.frozen
+class RecordedSpend:
+    """The tokens one stored LLM_INVOCATION event reported (``store.recorded_token_spend``)."""
+
+    tenant_id: str
+    session_id: str
+    agent_id: str
+    created_at: float  # when the enforcer received it: when its budgets counted it
+    tokens: int
+
+
+def in_order(
+    rows: Iterable[RecordedRow], spends: Iterable[RecordedSpend]
+) -> Iterator[RecordedRow | RecordedSpend]:
+    """Both streams (each by tenant, oldest first) as one, by tenant and time; a decision and an
+    event of the same instant keep the decision first."""
+    merged: Iterable[Any] = heapq.merge(rows, spends, key=_tenant_and_time)
+    yield from merged
+
+
+def _tenant_and_time(item: RecordedRow | RecordedSpend) -> tuple[str, float]:
+    return item.tenant_id, item.created_at
+
+
 def _rule_ids(raw: str | None) -> tuple[str, ...]:
     try:
         ids = json.loads(raw) if raw else []
@@ -211,10 +242,14 @@ class Replayer:
         self._by_recorded_rules: Counter[str] = Counter()
         self._by_tool: Counter[str] = Counter()
         self._examples: dict[str, list[Example]] = {}
+        self._agent_tokens: Counter[tuple[str, str, str]] = Counter()  # (tenant, agent, UTC day)
 
-    def feed(self, row: RecordedRow) -> None:
+    def feed(self, row: RecordedRow | RecordedSpend) -> None:
         record = self._records.setdefault((row.tenant_id, row.session_id), SessionRecord())
-        if row.kind == "decision":
+        if isinstance(row, RecordedSpend):
+            record.spent(row.tokens)
+            self._agent_tokens[(row.tenant_id, row.agent_id, utc_day(row.created_at))] += row.tokens
+        elif row.kind == "decision":
             self._decision(row, record)
         elif row.hold_token is not None:
             self._resolution(row, record)
@@ -229,7 +264,15 @@ class Replayer:
             self._skip(row, record, why)
             return
         predates = bool(body.get("predates_modify"))
-        decided = decide(self._policy, call, record, row.created_at, predates_modify=predates)
+        day = (row.tenant_id, call.agent, utc_day(row.created_at))
+        decided = decide(
+            self._policy,
+            call,
+            record,
+            row.created_at,
+            predates_modify=predates,
+            agent_tokens_today=self._agent_tokens[day],
+        )
         if row.hold_token is not None:
             held = decided.outcome.decision is Decision.STEP_UP
             self._holds[row.hold_token] = _HELD if held else _NOT_HELD
@@ -278,7 +321,7 @@ class Replayer:
         )
 
 
-def replay(policy: Policy, rows: Iterable[RecordedRow]) -> ReplayReport:
+def replay(policy: Policy, rows: Iterable[RecordedRow | RecordedSpend]) -> ReplayReport:
     """Re-decide ``rows`` (oldest first per session) under ``policy``."""
     replayer = Replayer(policy)
     for row in rows:

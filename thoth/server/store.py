@@ -825,6 +825,31 @@ def recorded_decisions(
     yield from result.mappings()
 
 
+def recorded_token_spend(
+    conn: Connection, tenant: str | None = None, since: float | None = None, until: float | None = None
+) -> Iterator[tuple[str, str, str, float, int]]:
+    """(tenant, session, agent, received_at, tokens) of each LLM_INVOCATION event of a window that
+    reports tokens, by tenant, oldest first, streamed: what token limits counted, for replay."""
+    query = sa.select(
+        events.c.tenant_id, events.c.session_id, events.c.agent_id, events.c.received_at, events.c.body
+    ).where(events.c.event_type == "LLM_INVOCATION")
+    if tenant is not None:
+        query = query.where(events.c.tenant_id == tenant)
+    if since is not None:
+        query = query.where(events.c.received_at >= since)
+    if until is not None:
+        query = query.where(events.c.received_at < until)
+    query = query.order_by(events.c.tenant_id, events.c.received_at, events.c.id)
+    result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    for tenant_id, session_id, agent_id, received_at, body in result:
+        try:
+            tokens = reported_tokens(json.loads(body))
+        except ValueError:
+            continue
+        if tokens:
+            yield tenant_id, session_id, agent_id, received_at, tokens
+
+
 def decision_by_violation(
     engine: Engine, tenants: frozenset[str] | None, violation_id: str
 ) -> dict[str, Any] | None:
