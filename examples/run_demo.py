@@ -5,7 +5,10 @@
 3. when the agent's refund is held, prints the approvals console's address; run from a terminal,
    it gives you a minute to click Approve or Deny there, then (or at once, run from a script)
    approves it as an approver would: `thoth holds approve TOKEN`;
-4. prints the session's audit trail from the store, and exits 0 if everything happened as shown.
+4. prints the session's audit trail from the store, and exits 0 if everything happened as shown;
+5. with twelve routine sessions of the same agent run first (examples/demo_history.py), prints the
+   sessions by anomaly score (`thoth sessions --anomalous`, and the demo session's reasons) and
+   `thoth policy replay` of the recorded traffic under examples/candidate.yaml.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import httpx
 import sqlalchemy as sa
 
 from thoth.server import store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from demo_history import run_routine  # examples/ is not a package
 
 HERE = Path(__file__).resolve().parent
 TENANT = "acme-corp"
@@ -192,6 +198,36 @@ def print_audit_trail(db_url: str, session_id: str) -> dict[str, int]:
     return counts
 
 
+def print_anomalies(url: str, api_key: str, session_id: str) -> bool:
+    """`thoth sessions --anomalous`, then the demo session's reasons; True when both ran."""
+    listed = ["sessions", "--anomalous", "--limit", "5"]
+    shown = ["sessions", "show", session_id]
+    ok = True
+    for command in (listed, shown):
+        print("\n== $ thoth " + " ".join(command), flush=True)
+        options = ["--url", url, "--api-key", api_key]
+        ok = subprocess.run(thoth_command(*command, *options), check=False).returncode == 0 and ok
+    return ok
+
+
+def print_replay(db_url: str) -> bool:
+    """`thoth policy replay` of everything recorded, under the candidate policy; True when it ran
+    (exit 0, or 1: more flips than --max-flips, which the demo shows on purpose)."""
+    command = [
+        "policy",
+        "replay",
+        "--db",
+        db_url,
+        "--policy",
+        str(HERE / "candidate.yaml"),
+        "--max-flips",
+        "0",
+    ]
+    shown = " ".join(command).replace(db_url, "sqlite:///thoth.db").replace(str(HERE), "examples")
+    print("\n== $ thoth " + shown, flush=True)
+    return subprocess.run(thoth_command(*command), check=False).returncode in (0, 1)
+
+
 def main() -> int:
     api_key = "thoth_demo_" + secrets.token_hex(12)
     admin_key = "thoth_demo_admin_" + secrets.token_hex(12)
@@ -205,6 +241,8 @@ def main() -> int:
         key_file.chmod(0o600)
         print(f"approvals console: {url}/ui/approvals (sign in with the admin key in {key_file})")
         try:
+            routine = run_routine(url, api_key, TENANT)
+            print(f"recorded {len(routine)} routine sessions of billing-agent (examples/demo_history.py)")
             env = {
                 **os.environ,
                 "THOTH_API_URL": url,
@@ -215,10 +253,12 @@ def main() -> int:
             agent = subprocess.Popen([sys.executable, str(HERE / "demo_agent.py")], env=env)
             approved = approve_when_held(url, admin_key, session_id, agent)
             agent_status = agent.wait(timeout=120)
+            scored = print_anomalies(url, api_key, session_id)
         finally:
             server.send_signal(signal.SIGTERM)  # a clean stop flushes pending writes
             server.wait(timeout=30)
         counts = print_audit_trail(db_url, session_id)
+        replayed = print_replay(db_url)
     expected = {"ALLOW": 1, "BLOCK": 1, "MODIFY": 1, "STEP_UP": 1}
     ok = (
         agent_status == 0
@@ -227,6 +267,8 @@ def main() -> int:
         and counts.get("ALLOW", 0) + counts.get("BLOCK", 0) >= 3  # and the hold's resolution, either way
         and counts["events"] > 0
         and counts["chain_breaks"] == 0
+        and replayed
+        and scored
     )
     print("\ndemo OK" if ok else f"\ndemo FAILED (agent exit {agent_status}, decisions {counts})")
     return 0 if ok else 1

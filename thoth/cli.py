@@ -1,6 +1,6 @@
 """The ``thoth`` command: run the enforcer, resolve holds, read events, check policies.
 
-Client commands (holds, events, doctor) take ``--url`` and ``--api-key``, defaulting
+Client commands (holds, events, sessions, doctor) take ``--url`` and ``--api-key``, defaulting
 to ``THOTH_API_URL`` and ``THOTH_API_KEY``. The server and the HTTP client are
 imported only by the commands that need them.
 """
@@ -234,6 +234,8 @@ def _parser() -> argparse.ArgumentParser:
     _client_options(export)
     export.set_defaults(handler=_events_export)
 
+    _sessions_parser(commands)
+
     policy = commands.add_parser("policy", help="check a policy file").add_subparsers(title="policy commands")
     check = policy.add_parser("check", help="load a policy and report errors with line and column")
     check.add_argument("file")
@@ -288,6 +290,39 @@ def _replay_parser(policy: Any) -> None:
     replay.add_argument("--max-flips", type=_count, metavar="N", help="exit 1 when more than N calls flip")
     replay.add_argument("--json", action="store_true", help="print a JSON document instead of a report")
     replay.set_defaults(handler=_policy_replay)
+
+
+def _sessions_parser(commands: Any) -> None:
+    sessions = commands.add_parser(
+        "sessions",
+        help="list recorded sessions with their behaviour scores (--anomalous: the most unusual first)",
+        description="Each session is scored against the other sessions of its agent in the window: "
+        "tools never seen for the agent, an unusual order of tools, a call rate far above the usual. "
+        "`thoth sessions show ID` prints one session with the reasons.",
+    )
+    sessions.add_argument("--anomalous", action="store_true", help="the highest score first")
+    sessions.add_argument("--limit", type=_positive_int, default=20, help="sessions to list (default 20)")
+    _session_scope_options(sessions, argparse.SUPPRESS)
+    _client_options(sessions)
+    sessions.set_defaults(handler=_sessions_list, window=None, tenant=None, json=False)
+    show = sessions.add_subparsers(title="sessions commands").add_parser(
+        "show", help="one session: its calls, decisions, score and the reasons"
+    )
+    show.add_argument("session_id", metavar="SESSION_ID")
+    # what was given before `show` stays: these only override it when given after
+    _session_scope_options(show, argparse.SUPPRESS)
+    for name, text in (("--url", "default $THOTH_API_URL"), ("--api-key", "default $THOTH_API_KEY")):
+        show.add_argument(name, default=argparse.SUPPRESS, help=text)
+    show.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds per request")
+    show.set_defaults(handler=_sessions_show)
+
+
+def _session_scope_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--window", default=default, metavar="AGE", help="how far back: 90m, 24h, 7d (default 7d)"
+    )
+    parser.add_argument("--tenant", default=default, metavar="ID", help="only this tenant's sessions")
+    parser.add_argument("--json", action="store_true", default=default, help="print the API's JSON")
 
 
 def _window_options(parser: argparse.ArgumentParser) -> None:
@@ -541,9 +576,13 @@ def _print_rule_use(policy: Any, matched: set[str]) -> None:
 
 
 @contextlib.contextmanager
-def _recorded_rows(args: argparse.Namespace, url: str, columns: Sequence[str]) -> Iterator[Iterator[Any]]:
+def _recorded_rows(
+    args: argparse.Namespace, url: str, columns: Sequence[str], *, with_spend: bool = False
+) -> Iterator[Iterator[Any]]:
     """The store's decision rows of the window (``--since``/``--until``/``--tenant``), streamed
-    from a read-only use of the store; CliError for a store or window that cannot be used."""
+    from a read-only use of the store; CliError for a store or window that cannot be used.
+    ``with_spend``: as ``RecordedRow``s merged by time with the window's token spend
+    (``RecordedSpend``s, read on a second connection), for replay."""
     import sqlalchemy as sa
 
     from thoth.server import store
@@ -563,11 +602,24 @@ def _recorded_rows(args: argparse.Namespace, url: str, columns: Sequence[str]) -
                     f"{store.safe_url(url)} predates recorded requests (schema 0009): run `thoth db upgrade` "
                     "there; calls decided from then on can be replayed"
                 )
-            yield store.recorded_decisions(conn, columns, args.tenant, since, until)
+            rows = store.recorded_decisions(conn, columns, args.tenant, since, until)
+            if not with_spend:
+                yield rows
+                return
+            with contextlib.closing(engine.connect()) as events_conn:
+                if events_conn.dialect.name == "postgresql":
+                    events_conn = events_conn.execution_options(postgresql_readonly=True)
+                yield _with_spend(rows, store.recorded_token_spend(events_conn, args.tenant, since, until))
     except sa.exc.SQLAlchemyError as exc:
         raise CliError(_migrations().error_line(url, exc)) from None
     finally:
         engine.dispose()
+
+
+def _with_spend(rows: Iterator[Any], spend: Iterator[tuple[str, str, str, float, int]]) -> Iterator[Any]:
+    from thoth.server.replay import RecordedRow, RecordedSpend, in_order
+
+    return in_order((RecordedRow.of(row) for row in rows), (RecordedSpend(*item) for item in spend))
 
 
 def _read_only_engine(url: str) -> Any:
@@ -601,7 +653,7 @@ def _window(args: argparse.Namespace) -> tuple[float | None, float | None]:
 def _policy_replay(args: argparse.Namespace) -> int:
     import json
 
-    from thoth.server.replay import RecordedRow, Replayer
+    from thoth.server.replay import Replayer
 
     policy = _read_policy(args.policy)
     if policy is None:
@@ -612,9 +664,9 @@ def _policy_replay(args: argparse.Namespace) -> int:
         *("shadow_decision", "rule_ids", "created_at", "decision_id", "hold_token", "request"),
     )
     try:
-        with _recorded_rows(args, _db_url(args), columns) as rows:
+        with _recorded_rows(args, _db_url(args), columns, with_spend=True) as rows:
             for row in rows:
-                replayer.feed(RecordedRow.of(row))
+                replayer.feed(row)
     except CliError as exc:
         print(f"thoth: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -948,6 +1000,148 @@ def _user_name(lookup: Callable[[], str]) -> str:
         return lookup() or "cli"
     except (OSError, KeyError, ImportError):  # getpass.getuser: no pwd module, or no passwd entry
         return "cli"
+
+
+def _sessions_list(args: argparse.Namespace) -> int:
+    from thoth_api_client.api.sessions import list_sessions
+    from thoth_api_client.models import SessionSort
+    from thoth_api_client.types import UNSET
+
+    with _client(args) as client:
+        response = _checked(
+            list_sessions.sync_detailed,
+            client=client,
+            sort=SessionSort.ANOMALY if args.anomalous else SessionSort.RECENT,
+            window=args.window or UNSET,
+            tenant_id=args.tenant or UNSET,
+            limit=args.limit,
+        )
+    page = _json_document(response)
+    if args.json:
+        _print_json(page)
+        return EXIT_OK
+    items = page.get("items") or []
+    if not items:
+        print(f"no sessions in the last {_escaped(str(page.get('window', '?')))}")
+    else:
+        print(_SESSION_HEADER)
+    for item in items:
+        print(_session_line(item))
+    if page.get("truncated"):
+        read = page.get("rows_read")
+        print(f"the window held more than {read} decisions: scored on its newest {read}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _sessions_show(args: argparse.Namespace) -> int:
+    from thoth_api_client.api.sessions import get_session
+    from thoth_api_client.types import UNSET
+
+    with _client(args) as client:
+        response = _checked(
+            get_session.sync_detailed,
+            client=client,
+            session_id=args.session_id,
+            window=args.window or UNSET,
+            tenant_id=args.tenant or UNSET,
+        )
+    session = _json_document(response)
+    if args.json:
+        _print_json(session)
+        return EXIT_OK
+    for line in _session_report(session):
+        print(line)
+    return EXIT_OK
+
+
+def _json_document(response: Any) -> dict[str, Any]:
+    """The JSON object a generated ``sync_detailed`` received, as the server sent it."""
+    import json
+
+    try:
+        document = json.loads(response.content)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise CliError(f"HTTP {int(response.status_code)}: the answer is not a JSON object")
+    return document
+
+
+def _print_json(document: Any) -> None:
+    import json
+
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+_SESSION_HEADER: Final = f"{'SCORE':7}  {'LAST ACTIVE':20}  {'CALLS':>5}  {'AGENT':20}  SESSION  REASONS"
+
+
+def _score_text(anomaly: Any) -> str:
+    score = anomaly.get("score") if isinstance(anomaly, dict) else None
+    return f"{score:.4f}" if isinstance(score, int | float) else "-"
+
+
+def _anomaly_summary(anomaly: Any) -> str:
+    """The first reason (and how many more), or why there is no score."""
+    if not isinstance(anomaly, dict):
+        return ""
+    if anomaly.get("status") == "insufficient_baseline":
+        return f"insufficient baseline ({anomaly.get('baseline_sessions')} other sessions)"
+    reasons = [r for r in anomaly.get("reasons") or [] if isinstance(r, dict)]
+    if not reasons:
+        return ""
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return _escaped(str(reasons[0].get("message", ""))) + more
+
+
+def _session_line(item: dict[str, Any]) -> str:
+    anomaly = item.get("anomaly")
+    last = _seconds_time(item.get("last_at"))
+    agent = _escaped(str(item.get("agent_id", "")))
+    session = _escaped(str(item.get("session_id", "")))
+    line = f"{_score_text(anomaly):7}  {last:20}  {item.get('calls', 0):>5}  {agent:20}  {session}  "
+    return (line + _anomaly_summary(anomaly)).rstrip()
+
+
+def _seconds_time(value: object) -> str:
+    """An RFC 3339 time from the server to the second (``2026-12-01T16:23:04Z``)."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return _escaped(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _session_report(session: dict[str, Any]) -> list[str]:
+    decisions = session.get("decisions") if isinstance(session.get("decisions"), dict) else {}
+    counts = ", ".join(f"{_escaped(str(name))} {n}" for name, n in (decisions or {}).items() if n)
+    anomaly = session.get("anomaly") if isinstance(session.get("anomaly"), dict) else {}
+    lines = [
+        f"session   {_escaped(str(session.get('session_id', '')))}",
+        f"tenant    {_escaped(str(session.get('tenant_id', '')))}",
+        f"agent     {_escaped(str(session.get('agent_id', '')))}",
+        f"calls     {session.get('calls')} ({counts or 'none'})",
+        f"first     {_escaped(str(session.get('first_at', '')))}",
+        f"last      {_escaped(str(session.get('last_at', '')))}",
+        f"score     {_score_text(anomaly)}  {_measured_against(anomaly or {})}",
+    ]
+    reasons = [r for r in (anomaly or {}).get("reasons") or [] if isinstance(r, dict)]
+    lines += [f"  - {_escaped(str(reason.get('message', '')))}" for reason in reasons]
+    return lines
+
+
+def _measured_against(anomaly: dict[str, Any]) -> str:
+    others = f"{anomaly.get('baseline_sessions')} other sessions of the agent"
+    if anomaly.get("status") == "insufficient_baseline":
+        return f"insufficient baseline: {others} (5 needed)"
+    cut = "; the window was cut to its newest decisions" if anomaly.get("baseline_truncated") else ""
+    signals = [f"{name} {anomaly.get(key)}" for name, key in _SIGNALS]
+    return f"against {others} ({', '.join(signals)}){cut}"
+
+
+_SIGNALS: Final = (("new tools", "new_tools"), ("sequence z", "sequence_z"), ("rate z", "rate_z"))
 
 
 def _events_tail(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from thoth._decisions import EnforcementDecision
 from thoth._governed import GovernedCall, governed_by, internal_failure, mark_governed
 from thoth._runtime import SHADOW_CHECK, runtime
 from thoth._terminal import terminal_safe
+from thoth._usage import RecentIds
 from thoth._wire import DecisionType, EnforcementMode, EventType
 from thoth.emitter import ContentPolicy, HttpEmitter
 from thoth.enforcer_client import EnforcerClient
@@ -176,6 +177,7 @@ class Tracer:
         self._observe = config.enforcement is EnforcementMode.OBSERVE
         self._mode = config.enforcement.value  # read per event: an enum's .value is a slow descriptor
         self._content = ContentPolicy(config.event_content, config.max_content_chars, config.redactor)
+        self._counted_responses = RecentIds()  # record_llm_invocation counts a response once
 
     def __repr__(self) -> str:
         return (
@@ -235,8 +237,10 @@ class Tracer:
 
         The event carries counts and the model only, never the prompt or the completion: no
         ``event_content`` setting sends them, so token accounting cannot leak a conversation.
+        A response recorded again (the same ``usage.response_id``, among the last 1,024) is not
+        counted again.
         """
-        if usage is None:
+        if usage is None or not self._counted_responses.first_time(usage.response_id):
             return
         self._session.record_token_spend(usage.total)
         self._enforcer.tokens_spent(self._session.session_id, usage.total)  # local decisions' budgets

@@ -63,6 +63,19 @@ def decide(server: ThothServer, session: str, agent: str = "test-agent") -> tupl
     return answer["decision"], answer["decision_reason_code"]
 
 
+def tracer_for(server: ThothServer, agent: str, session: str, **options: Any) -> thoth.Tracer:
+    return thoth.create_tracer(
+        agent_id=agent,
+        approved_scope=SCOPE,
+        tenant_id=server.tenant_id,
+        api_url=server.url,
+        api_key=server.api_key,
+        session_id=session,
+        enforcement="block",
+        **options,
+    )
+
+
 def test_a_session_at_its_budget_steps_up_and_a_resent_event_counts_once(
     make_thoth_server: Callable[..., ThothServer],
 ) -> None:
@@ -111,16 +124,7 @@ def test_the_sdks_recorded_usage_is_what_the_server_budgets(
     server = make_thoth_server(
         "rules:\n  - {id: session-tokens, limit: {tokens_per_session: 1000}, decision: BLOCK}\n"
     )
-    session = f"sdk-{uuid.uuid4()}"
-    tracer = thoth.create_tracer(
-        agent_id="sdk-agent",
-        approved_scope=SCOPE,
-        tenant_id=server.tenant_id,
-        api_url=server.url,
-        api_key=server.api_key,
-        session_id=session,
-        enforcement="block",
-    )
+    tracer = tracer_for(server, "sdk-agent", f"sdk-{uuid.uuid4()}")
     read_file = tracer.wrap_tool("read_file", lambda path: f"contents of {path}")
     assert read_file(path="a.txt") == "contents of a.txt"
     tracer.record_llm_invocation(Usage("gpt-test", input_tokens=700, output_tokens=300, total=1000))
@@ -136,20 +140,16 @@ def test_local_decisions_count_the_tokens_this_process_spent(
 ) -> None:
     server = make_thoth_server(BUDGETS)
 
-    def tracer(session: str) -> Any:
-        return thoth.create_tracer(
-            agent_id="local-spender",
-            approved_scope=SCOPE,
-            tenant_id=server.tenant_id,
-            api_url=server.url,
-            api_key=server.api_key,
-            session_id=session,
-            enforcement="block",
+    first, second, third = (
+        tracer_for(
+            server,
+            "local-spender",
+            f"local-{uuid.uuid4()}",
             decision_mode="local",
             bundle_cache_dir=str(tmp_path / "bundles"),
         )
-
-    first, second, third = (tracer(f"local-{uuid.uuid4()}") for _ in range(3))
+        for _ in range(3)
+    )
     first.record_llm_invocation(Usage("gpt-test", input_tokens=900, output_tokens=99, total=999))
     assert first.authorize("read_file", {}).decision.raw["decided_by"] == "local"  # 999 < 1000
     first.record_llm_invocation(Usage("gpt-test", input_tokens=1, output_tokens=0, total=1))

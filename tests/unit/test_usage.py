@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import thoth
-from thoth._usage import Usage, langchain_usage, usage_of, usage_of_fields
+from thoth._usage import RecentIds, Usage, langchain_usage, usage_of, usage_of_fields
+from thoth.integrations._tool_loop import record_usage
 
 CHAT_COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -207,3 +208,81 @@ def test_tracer_records_an_llm_invocation_and_the_session_spend(thoth_server: An
         "total_tokens": 80,
         "latency_ms": 8.0,
     }
+
+
+def _response_id(response: Any) -> str | None:
+    usage = usage_of(response)
+    assert usage is not None
+    return usage.response_id
+
+
+def test_usage_names_its_response_but_compares_by_counts() -> None:
+    assert _response_id(CHAT_COMPLETION) == "chatcmpl-1"
+    assert _response_id({"type": "response.completed", "response": RESPONSE}) == "resp_1"
+    stream = [
+        {"type": "message_start", "message": ANTHROPIC_MESSAGE},
+        {"type": "message_delta", "usage": {"output_tokens": 25}},
+    ]
+    assert _response_id(stream) == "msg_1"
+    assert _response_id({**CHAT_COMPLETION, "id": 7}) is None  # not a vendor id
+    assert Usage("m", 1, 2, 3, response_id="a") == Usage("m", 1, 2, 3, response_id="b")
+
+
+def test_cache_tokens_add_only_to_anthropics_input_count() -> None:
+    # LiteLLM (as CrewAI passes it on) reports Anthropic usage OpenAI-style: prompt_tokens already
+    # holds the cache tokens it repeats under Anthropic's names
+    litellm = {
+        "prompt_tokens": 60,
+        "completion_tokens": 20,
+        "total_tokens": 80,
+        "cache_read_input_tokens": 3,
+        "cache_creation_input_tokens": 7,
+    }
+    assert usage_of_fields(litellm) == Usage(None, 60, 20, 80)
+    assert usage_of_fields({"cache_read_input_tokens": 3}) is None  # no input or output count
+
+
+def test_gemini_counts_as_crewai_passes_them_on() -> None:
+    gemini = {
+        "prompt_token_count": 100,
+        "candidates_token_count": 20,
+        "completion_tokens": 25,  # candidates + thinking
+        "total_token_count": 125,
+        "total_tokens": 125,
+    }
+    assert usage_of_fields(gemini, "gemini-2.5-flash") == Usage("gemini-2.5-flash", 100, 25, 125)
+    assert usage_of_fields({"prompt_token_count": 4, "candidates_token_count": 2}) == Usage(None, 4, 2, 6)
+
+
+def test_recent_ids_remember_a_bounded_number() -> None:
+    seen = RecentIds(limit=3)
+    assert [seen.first_time(i) for i in ("a", "b", "a", "c", "d")] == [True, True, False, True, True]
+    assert seen.first_time("d") is False
+    assert seen.first_time("a") is True  # the oldest was forgotten when "d" came: memory stays bounded
+    assert seen.first_time(None) and seen.first_time(None)  # no id: nothing to go by, always counted
+
+
+def test_the_same_response_recorded_twice_counts_once(thoth_server: Any) -> None:
+    """A loop and a helper both passing one response on (``record_usage`` twice, or the same id in
+    another object) add its tokens once; another response with other counts still adds."""
+    session_id = f"tok-{uuid.uuid4().hex[:10]}"
+    tracer = thoth.create_tracer(
+        agent_id="usage-agent",
+        approved_scope=[],
+        tenant_id=thoth_server.tenant_id,
+        api_url=thoth_server.url,
+        api_key=thoth_server.api_key,
+        session_id=session_id,
+    )
+    message = NS(id="msg_9", model="claude-haiku", usage=NS(input_tokens=5, output_tokens=6))
+    record_usage(message, {}, tracer)
+    record_usage(message, {}, tracer)
+    record_usage(
+        {"id": "msg_9", "model": "claude-haiku", "usage": {"input_tokens": 5, "output_tokens": 6}}, {}, tracer
+    )
+    record_usage(CHAT_COMPLETION, {}, tracer)
+    tracer.record_llm_invocation(Usage(None, 1, 1, 2))  # no id: counted every time
+    tracer.record_llm_invocation(Usage(None, 1, 1, 2))
+    assert tracer.session.token_spend == 11 + 150 + 2 + 2
+    assert thoth.flush(timeout=10.0, api_url=thoth_server.url)
+    assert len([e for e in thoth_server.events(session_id) if e["event_type"] == "LLM_INVOCATION"]) == 4

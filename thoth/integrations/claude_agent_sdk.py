@@ -32,16 +32,30 @@ whose hooks or ``can_use_tool`` were replaced or dropped since, get them back, a
 connects. ``instrument()`` again with another tracer replaces Thoth's hooks with the new
 tracer's (same tracer: no change). A client that already connected is refused
 (``ThothConfigError``): the CLI has its hooks already.
+
+Token spend: one LLM_INVOCATION per ``ResultMessage`` (one per query), with its ``usage``
+(input, cache read and cache creation, output tokens) and ``duration_api_ms`` as latency,
+recorded as the message passes through ``query()`` or ``ClaudeSDKClient.receive_messages()``
+(which ``receive_response()`` reads), under the options' or the client's tracer. Not the
+``AssistantMessage`` usage: the CLI sends one AssistantMessage per content block, each with its
+response's id and usage (counting them multiplies a response), and that usage is the stream's
+``message_start`` snapshot, whose output count is not final (1 where the response had 20). Not
+``model_usage`` either: it is cumulative over the CLI session, so a ClaudeSDKClient's second
+query would count the first again. The model is the last top-level AssistantMessage's (else the
+only key of ``model_usage``). A result without usage records nothing; counting never raises
+into the stream.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from thoth._governed import instrumented_by, mark_instrumented
+from thoth._usage import usage_of_fields
 from thoth.errors import ThothConfigError
-from thoth.integrations._govern import as_args
+from thoth.integrations._govern import as_args, log
 
 if TYPE_CHECKING:
     from thoth._governed import GovernedCall
@@ -147,16 +161,81 @@ def _patch_session_starts() -> None:
         setattr(governed_connect, _PATCHED, True)
         ClaudeSDKClient.connect = governed_connect
 
+    receive = ClaudeSDKClient.receive_messages
+    if not getattr(receive, _PATCHED, False):
+
+        @functools.wraps(receive)
+        def counted_receive(self: Any) -> AsyncIterator[Any]:
+            counter = _UsageCounter(lambda: instrumented_by(self) or _governing_tracer(self.options))
+            return _counted(receive(self), counter)
+
+        setattr(counted_receive, _PATCHED, True)
+        ClaudeSDKClient.receive_messages = counted_receive
+
     process_query = InternalClient.process_query
     if not getattr(process_query, _PATCHED, False):
 
         @functools.wraps(process_query)
         def governed_process_query(self: Any, prompt: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             _reassert(options, None)
-            return process_query(self, prompt, options, *args, **kwargs)
+            tracer = _governing_tracer(options)
+            messages = process_query(self, prompt, options, *args, **kwargs)
+            return messages if tracer is None else _counted(messages, _UsageCounter(lambda: tracer))
 
         setattr(governed_process_query, _PATCHED, True)
         InternalClient.process_query = governed_process_query
+
+
+class _UsageCounter:
+    """One message stream's token spend: a query's ResultMessage, recorded (see the module docstring)."""
+
+    def __init__(self, tracer_of: Callable[[], Tracer | None]) -> None:
+        self.tracer_of = tracer_of
+        self.model: str | None = None  # the model of the last top-level assistant turn
+
+    def see(self, message: Any) -> None:
+        """Note an assistant turn's model; record a result's usage. Never raises."""
+        try:
+            from claude_agent_sdk import AssistantMessage, ResultMessage
+
+            if isinstance(message, AssistantMessage) and message.parent_tool_use_id is None:
+                self.model = message.model if isinstance(message.model, str) and message.model else None
+            elif isinstance(message, ResultMessage):
+                self._record(message)
+        except Exception as exc:  # noqa: BLE001 - accounting must not break the application's stream
+            log.warning("thoth: claude_agent_sdk token usage not recorded: %s", type(exc).__name__)
+
+    def _record(self, result: Any) -> None:
+        tracer = self.tracer_of()
+        if tracer is None:
+            return
+        latency = result.duration_api_ms
+        latency_ms = float(latency) if isinstance(latency, int | float) and latency >= 0 else None
+        model, result_id = self.model or _only_model(result), result.uuid
+        result_id = result_id if isinstance(result_id, str) and result_id else None
+        tracer.record_llm_invocation(usage_of_fields(result.usage, model, latency_ms, result_id))
+
+
+def _only_model(result: Any) -> str | None:
+    """The model of a result whose session used one model only (``model_usage``'s one key)."""
+    models = result.model_usage
+    if isinstance(models, dict) and len(models) == 1:
+        model = next(iter(models))
+        return model if isinstance(model, str) and model else None
+    return None
+
+
+async def _counted(messages: AsyncIterator[Any], counter: _UsageCounter) -> AsyncIterator[Any]:
+    """``messages``, unchanged, each shown to ``counter`` first. Closing this closes ``messages``
+    (``async for`` alone would not), so the SDK's stream ends when the application's loop does."""
+    try:
+        async for message in messages:
+            counter.see(message)
+            yield message
+    finally:
+        aclose = getattr(messages, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def thoth_can_use_tool(tracer: Tracer) -> Any:

@@ -44,6 +44,22 @@ reason a refusal always reaches the model as text, whatever ``tracer.on_block``
 says; ``ThothPolicyViolation`` is never raised out of a crew. The hooks are
 synchronous (CrewAI's design): under ``akickoff`` a step-up wait blocks the
 event loop thread until a human answers.
+
+Token spend: one LLM_INVOCATION per model call, from CrewAI's public
+``LLMCallCompletedEvent`` (the event bus), which every CrewAI provider emits once
+per call with the provider's ``usage`` dict, the model and the response id. (The
+``after_llm_call`` hook is not used: CrewAI skips it for a turn that asks for
+tools, and it carries no usage.) The event names the calling agent only by id,
+so a ``before_llm_call`` hook, which sees the agent, records which agent the
+context is calling the model for and its tracer (looked up as for a tool call);
+CrewAI runs event handlers in a copy of the emitting context, so the handler
+reads it there and counts the call only when the event's agent id is that
+agent's. Latency is the time between the call's started and completed events
+(from the hook instead when the started event's handler has not run yet).
+A call without usage (CrewAI's ``{"total_tokens": 0}``), an ungoverned agent, a
+manager refused as ambiguous, or a direct ``llm.call()`` outside an agent
+records nothing. Handlers run on CrewAI's handler threads after the call
+(``kickoff`` waits for them); like the hooks they never raise.
 """
 
 from __future__ import annotations
@@ -53,8 +69,10 @@ import contextvars
 import functools
 import importlib
 import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from thoth._usage import usage_of_fields
 from thoth.errors import ThothConfigError, ThothPolicyViolation, refusal_text
 from thoth.integrations._govern import as_args, log
 
@@ -130,6 +148,29 @@ _enclosing: contextvars.ContextVar[_OpenCall | None] = contextvars.ContextVar(
 _AMBIGUOUS = object()
 
 
+class _LLMCaller:
+    """The agent a context is calling its model for (CrewAI's id for it) and the tracer that counts it."""
+
+    __slots__ = ("agent_id", "called_at", "tracer")
+
+    def __init__(self, agent_id: str, tracer: Tracer | None) -> None:
+        self.agent_id = agent_id
+        self.tracer = tracer
+        # the latency's start when the call's started event was not handled first (handlers run in a pool)
+        self.called_at = datetime.now(UTC)
+
+
+# Set by the before_llm_call hook for the call about to be made; read by the LLMCallCompletedEvent handler,
+# which CrewAI runs in a copy of the emitting context. Never reset: the next call of this context sets it.
+_llm_caller: contextvars.ContextVar[_LLMCaller | None] = contextvars.ContextVar(
+    "thoth_crewai_llm_caller", default=None
+)
+_MAX_STARTED_CALLS = 1_024
+# When each model call started (LLMCallStartedEvent's timestamp), by CrewAI's call id; bounded, since a
+# call that fails emits no completed event.
+_llm_started: dict[str, datetime] = {}
+
+
 def instrument(obj: Any, tracer: Tracer) -> Any:
     """Govern every tool call of a CrewAI ``Agent`` or ``Crew`` (in place; returns ``obj``).
 
@@ -154,6 +195,7 @@ def _reset() -> None:
     """Forget open calls (for tests; the governance lives and dies with the objects)."""
     with _lock:
         _open_calls.clear()
+        _llm_started.clear()
 
 
 def _private(obj: Any) -> dict[str, Any] | None:
@@ -189,7 +231,18 @@ def _install() -> None:
             _refuse_ungoverned_restore(module)
         register_before_tool_call_hook(_before_tool_call)
         register_after_tool_call_hook(_after_tool_call)
+        _install_usage()
         _installed = True
+
+
+def _install_usage() -> None:
+    """Count each model call's tokens: the caller hook and the two LLM call event handlers."""
+    from crewai.events import LLMCallCompletedEvent, LLMCallStartedEvent, crewai_event_bus
+    from crewai.hooks import register_before_llm_call_hook
+
+    register_before_llm_call_hook(_before_llm_call)
+    crewai_event_bus.on(LLMCallStartedEvent)(_on_llm_started)
+    crewai_event_bus.on(LLMCallCompletedEvent)(_on_llm_completed)
 
 
 def _inherit_on_copy(cls: type) -> None:
@@ -312,3 +365,61 @@ def _after_tool_call(context: Any) -> str | None:
     except BaseException as exc:  # noqa: BLE001 - it only reports: its failure must not disturb the run
         log.warning("thoth: crewai after_tool_call failed: %s", type(exc).__name__)
         return None
+
+
+def _before_llm_call(context: Any) -> None:
+    """Name the agent this context calls the model for, and its tracer. Never blocks, never raises."""
+    try:
+        agent = getattr(context, "agent", None)
+        if agent is None or getattr(agent, "id", None) is None:
+            _llm_caller.set(None)  # not an agent's call: forget the previous caller of this context
+            return None
+        tracer = _tracer_for(context)
+        _llm_caller.set(_LLMCaller(str(agent.id), None if tracer is _AMBIGUOUS else tracer))
+    except BaseException as exc:  # noqa: BLE001 - accounting must not stop the model call
+        log.warning("thoth: crewai before_llm_call failed: %s", type(exc).__name__)
+    return None
+
+
+def _on_llm_started(source: Any, event: Any) -> None:
+    """Remember when a model call started (its latency is measured to its completed event)."""
+    try:
+        call_id, started = getattr(event, "call_id", None), getattr(event, "timestamp", None)
+        if not isinstance(call_id, str) or started is None:
+            return
+        with _lock:
+            _llm_started[call_id] = started
+            if len(_llm_started) > _MAX_STARTED_CALLS:  # calls that failed: no completed event came
+                _llm_started.pop(next(iter(_llm_started)))
+    except BaseException as exc:  # noqa: BLE001 - an event handler must not raise into CrewAI
+        log.warning("thoth: crewai LLM call started handler failed: %s", type(exc).__name__)
+
+
+def _on_llm_completed(source: Any, event: Any) -> None:
+    """Record the call's usage under the tracer of the agent that made it (see the module docstring)."""
+    try:
+        with _lock:
+            started = _llm_started.pop(str(getattr(event, "call_id", "")), None)
+        caller = _llm_caller.get()
+        if caller is None or caller.tracer is None or caller.agent_id != getattr(event, "agent_id", None):
+            return
+        started = started or caller.called_at
+        model, response_id = getattr(event, "model", None), getattr(event, "response_id", None)
+        usage = usage_of_fields(
+            getattr(event, "usage", None),
+            model if isinstance(model, str) and model else None,
+            _latency_ms(started, getattr(event, "timestamp", None)),
+            response_id if isinstance(response_id, str) and response_id else None,
+        )
+        caller.tracer.record_llm_invocation(usage)
+    except BaseException as exc:  # noqa: BLE001 - an event handler must not raise into CrewAI
+        log.warning("thoth: crewai LLM call completed handler failed: %s", type(exc).__name__)
+
+
+def _latency_ms(started: Any, completed: Any) -> float | None:
+    """Milliseconds between the two events' timestamps; None when either is missing."""
+    try:
+        elapsed = (completed - started).total_seconds() * 1000.0
+    except (TypeError, AttributeError):  # a missing or foreign timestamp
+        return None
+    return elapsed if elapsed >= 0 else None

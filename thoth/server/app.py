@@ -10,8 +10,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Final, TypeVar, get_args
 
+import anyio.to_thread
 import pydantic
 import pydantic_core
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -25,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thoth._version import __version__
-from thoth.server import cursors
+from thoth.server import cursors, sessions
 from thoth.server._limiter import FailureLimiter, client_key
 from thoth.server.auth import Principal
 from thoth.server.config import ServerConfig
@@ -89,6 +91,8 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/receipts/public-key", api.receipt_public_key, methods=["GET"]),
         Route("/v1/policy/bundle", api.policy_bundle, methods=["GET"]),
         Route("/v1/tool-inventory", api.list_tool_inventory, methods=["GET"]),
+        Route("/v1/sessions", api.list_sessions, methods=["GET"]),
+        Route("/v1/sessions/{session_id:path}", api.get_session, methods=["GET"]),
         Route("/{tenant_id}/thoth/tool-inventory", api.publish_tool_inventory, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
         *Console(enforcer, limiter).routes(),  # /ui/: the approval console, on the same store
@@ -277,6 +281,49 @@ class _Api:
         )
         return JSONResponse(page)
 
+    async def list_sessions(self, request: Request) -> Response:
+        """Sessions of a window with their behaviour scores (thoth.server.sessions)."""
+        principal = self.principal(request)
+        query = request.query_params
+        tenant = _visible_tenant(principal, query.get("tenant_id"))
+        listing = partial(
+            sessions.list_sessions,
+            self.enforcer.engine,
+            principal.tenants,
+            tenant,
+            _identifier(query.get("agent_id"), "agent_id"),
+            _window(query.get("window")),
+            time.time(),
+            _sort(query.get("sort")),
+            _limit(query.get("limit")),
+        )
+        return JSONResponse(await anyio.to_thread.run_sync(listing))
+
+    async def get_session(self, request: Request) -> Response:
+        """One session, whole, with its behaviour score and the reasons."""
+        principal = self.principal(request)
+        query = request.query_params
+        session = _identifier(str(request.path_params["session_id"]), "session_id") or ""
+        tenant = _visible_tenant(principal, query.get("tenant_id"))
+        reading = partial(
+            sessions.get_session,
+            self.enforcer.engine,
+            principal.tenants,
+            tenant,
+            session,
+            _window(query.get("window")),
+            time.time(),
+        )
+        try:
+            found = await anyio.to_thread.run_sync(reading)
+        except sessions.AmbiguousSession:
+            raise ApiError(
+                409, "ambiguous_session", "sessions of this id exist in more than one tenant: give tenant_id"
+            ) from None
+        if found is None:
+            raise ApiError(404, "not_found", "no such session")
+        return JSONResponse(found)
+
     async def health(self, _request: Request) -> Response:
         if not await self.enforcer.store_reachable():
             body = {
@@ -412,6 +459,31 @@ def _moment(value: str | None, name: str) -> float | None:
     return moment.timestamp()
 
 
+def _visible_tenant(principal: Principal, value: str | None) -> str | None:
+    """``?tenant_id=``: one of the key's tenants (403 for another), or None: all of them."""
+    tenant = _identifier(value, "tenant_id")
+    if tenant is not None and not principal.may_act_for(tenant):
+        raise ApiError(403, "forbidden", "this key may not act for that tenant")
+    return tenant
+
+
+def _window(value: str | None) -> str:
+    if value is None:
+        return sessions.DEFAULT_WINDOW
+    if sessions.window_seconds(value) is None:
+        raise ApiError(400, "bad_request", "window must be 1 to 999 minutes, hours or days: 90m, 24h, 7d")
+    return value
+
+
+def _sort(value: str | None) -> sessions.Sort:
+    for sort in sessions.SORTS:
+        if value == sort:
+            return sort
+    if value is None:
+        return "recent"
+    raise ApiError(400, "bad_request", f"sort must be one of: {', '.join(sessions.SORTS)}")
+
+
 def _decision_id(value: str | None) -> str | None:
     if value is not None and not _DECISION_ID.fullmatch(value):
         raise ApiError(400, "bad_request", "decision_id must be 1 to 256 of A-Z a-z 0-9 . _ : ~ -")
@@ -519,6 +591,8 @@ class AccessLog:
             path = scope.get("path", "")
             if path.startswith("/v1/enforce/hold/"):
                 path = "/v1/enforce/hold/{hold_token}" + ("/resolve" if path.endswith("/resolve") else "")
+            elif path.startswith("/v1/sessions/"):
+                path = "/v1/sessions/{session_id}"  # an id an agent chose
             elif path.endswith("/thoth/tool-inventory"):
                 path = "/{tenant_id}/thoth/tool-inventory"  # the tenant came from the client
             access_log.info(

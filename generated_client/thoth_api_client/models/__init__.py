@@ -1,8 +1,11 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .anomaly_reason import AnomalyReason
+from .anomaly_reason_kind import AnomalyReasonKind
 from .bundle_signature import BundleSignature
 from .bundle_signature_alg import BundleSignatureAlg
 from .decision import Decision
+from .decision_counts import DecisionCounts
 from .enforce_request import EnforceRequest
 from .enforce_response import EnforceResponse
 from .enforcement_mode import EnforcementMode
@@ -34,6 +37,11 @@ from .receipt_public_key_alg import ReceiptPublicKeyAlg
 from .recorded_tool import RecordedTool
 from .recorded_tool_input_schema_type_0 import RecordedToolInputSchemaType0
 from .resolve_hold_request import ResolveHoldRequest
+from .session import Session
+from .session_anomaly import SessionAnomaly
+from .session_anomaly_status import SessionAnomalyStatus
+from .session_page import SessionPage
+from .session_sort import SessionSort
 from .source_type import SourceType
 from .stored_event import StoredEvent
 from .tool_inventory import ToolInventory
@@ -43,9 +51,12 @@ from .tool_inventory_page import ToolInventoryPage
 from .tool_inventory_result import ToolInventoryResult
 
 __all__ = (
+    "AnomalyReason",
+    "AnomalyReasonKind",
     "BundleSignature",
     "BundleSignatureAlg",
     "Decision",
+    "DecisionCounts",
     "EnforcementMode",
     "EnforceRequest",
     "EnforceResponse",
@@ -77,6 +88,11 @@ __all__ = (
     "RecordedTool",
     "RecordedToolInputSchemaType0",
     "ResolveHoldRequest",
+    "Session",
+    "SessionAnomaly",
+    "SessionAnomalyStatus",
+    "SessionPage",
+    "SessionSort",
     "SourceType",
     "StoredEvent",
     "ToolInventory",

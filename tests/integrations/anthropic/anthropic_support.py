@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import httpx2
 
 from tests.integrations._hosted_model import ScriptedModel
+
+_IDS = itertools.count(1)  # each Message its own id, as the API gives (Thoth counts one id's usage once)
 
 
 def tool_uses(*specs: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
@@ -25,7 +28,7 @@ def text(reply: str) -> dict[str, Any]:
 
 def _message(content: list[dict[str, Any]], stop_reason: str) -> dict[str, Any]:
     return {
-        "id": "msg_test",
+        "id": f"msg_{next(_IDS):03d}",
         "type": "message",
         "role": "assistant",
         "model": "claude-opus-4-6",

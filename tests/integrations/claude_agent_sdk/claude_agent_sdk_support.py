@@ -23,6 +23,8 @@ from claude_agent_sdk import (
 # Messages API it talks to is played here: ANTHROPIC_BASE_URL points the CLI at this server.
 
 Turn = list[tuple[Any, ...]]  # ("text", str) or ("tool_use", id, name, input)
+# What a response reports when a test gives no usage for it (the Messages API's ``usage`` shape).
+DEFAULT_USAGE: dict[str, int] = {"input_tokens": 10, "output_tokens": 5}
 
 
 class ScriptedMessagesAPI:
@@ -31,11 +33,22 @@ class ScriptedMessagesAPI:
     ``by_system`` gives a loop of its own its own turns: a request whose system prompt holds one
     of its keys (a sub-agent's prompt) takes the next of that key's turns, so a sub-agent that
     runs alongside the main loop's requests gets its turns whatever the order they arrive in.
+
+    Each response has an id of its own (``msg_001``...) and reports ``usage`` as the API does: the
+    next of ``usages`` for a scripted turn (else ``DEFAULT_USAGE``); streamed, ``message_start``
+    carries the input counts and ``output_tokens: 1``, ``message_delta`` the final output count.
     """
 
-    def __init__(self, *turns: Turn, by_system: dict[str, list[Turn]] | None = None) -> None:
+    def __init__(
+        self,
+        *turns: Turn,
+        by_system: dict[str, list[Turn]] | None = None,
+        usages: list[dict[str, int]] | None = None,
+    ) -> None:
         self.turns = list(turns)
         self.by_system = {marker: list(queue) for marker, queue in (by_system or {}).items()}
+        self.usages = list(usages or [])
+        self.replies = 0
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -54,6 +67,15 @@ class ScriptedMessagesAPI:
                 if marker in system:
                     return queue.pop(0) if queue else [("text", "ok")]
             return self.turns.pop(0) if self.turns else [("text", "ok")]
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The Message answering ``body``: its scripted turn, its usage, an id of its own."""
+        scripted = bool(body.get("tools"))
+        turn = self.next_turn(body) if scripted else [("text", "ok")]
+        with self._lock:
+            self.replies += 1
+            usage = self.usages.pop(0) if scripted and self.usages else DEFAULT_USAGE
+            return message(turn, usage, f"msg_{self.replies:03d}")
 
     def tool_results(self) -> dict[str, dict[str, Any]]:
         """tool_use id -> the tool_result block the model was sent for it."""
@@ -74,7 +96,7 @@ def result_text(block: dict[str, Any]) -> str:
     return str(content)
 
 
-def message(turn: Turn) -> dict[str, Any]:
+def message(turn: Turn, usage: dict[str, int] = DEFAULT_USAGE, msg_id: str = "msg_test") -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     for part in turn:
         if part[0] == "text":
@@ -83,20 +105,20 @@ def message(turn: Turn) -> dict[str, Any]:
             content.append({"type": "tool_use", "id": part[1], "name": part[2], "input": part[3]})
     stop = "tool_use" if any(p[0] == "tool_use" for p in turn) else "end_turn"
     return {
-        "id": "msg_test",
+        "id": msg_id,
         "type": "message",
         "role": "assistant",
         "model": "claude-sonnet-4-5",
         "content": content,
         "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": 10, "output_tokens": 5},
+        "usage": dict(usage),
     }
 
 
-def sse_events(turn: Turn) -> list[tuple[str, dict[str, Any]]]:
-    full = message(turn)
-    start = {**full, "content": [], "stop_reason": None}
+def sse_events(full: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The stream of the Message ``full``, as the API sends it."""
+    start = {**full, "content": [], "stop_reason": None, "usage": {**full["usage"], "output_tokens": 1}}
     out: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(full["content"]):
         if block["type"] == "text":
@@ -116,7 +138,7 @@ def sse_events(turn: Turn) -> list[tuple[str, dict[str, Any]]]:
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": full["stop_reason"], "stop_sequence": None},
-                "usage": {"output_tokens": 5},
+                "usage": {"output_tokens": full["usage"]["output_tokens"]},
             },
         ),
         ("message_stop", {"type": "message_stop"}),
@@ -134,14 +156,14 @@ def _handler(api: ScriptedMessagesAPI) -> type[BaseHTTPRequestHandler]:
             if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
                 self._json({"input_tokens": 10})
                 return
-            turn = api.next_turn(body) if body.get("tools") else [("text", "ok")]
+            reply = api.reply(body)
             if not body.get("stream"):
-                self._json(message(turn))
+                self._json(reply)
                 return
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.end_headers()
-            for name, data in sse_events(turn):
+            for name, data in sse_events(reply):
                 self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
             self.wfile.flush()
 

@@ -11,7 +11,8 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 import json
 from typing import Any
 
-from crewai.llms.base_llm import BaseLLM
+from crewai.events.types.llm_events import LLMCallType
+from crewai.llms.base_llm import BaseLLM, llm_call_context
 from crewai.tools import tool
 
 
@@ -54,6 +55,69 @@ def react_final(text: str) -> str:
 
 def last_prompt_text(llm: ScriptedLLM) -> str:
     return json.dumps(llm.prompts[-1])
+
+
+class UsageLLM(ScriptedLLM):
+    """A ScriptedLLM that reports each call as CrewAI's native providers do: inside CrewAI's call scope,
+    the started event, the usage tracked on the LLM, then the completed event with the provider's usage
+    dict (one of ``usages`` per call, in the shapes below) and a response id."""
+
+    usages: list[dict[str, Any]] = []
+
+    def call(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: Any = None,
+    ) -> Any:
+        with llm_call_context():
+            self._emit_call_started_event(
+                messages=messages, tools=tools, from_task=from_task, from_agent=from_agent
+            )
+            response = super().call(messages)
+            usage = self.usages.pop(0)
+            self._track_token_usage_internal(usage)
+            self._emit_call_completed_event(
+                response=response,
+                call_type=LLMCallType.TOOL_CALL if isinstance(response, list) else LLMCallType.LLM_CALL,
+                from_task=from_task,
+                from_agent=from_agent,
+                messages=messages,
+                usage=usage,
+                finish_reason="tool_calls" if isinstance(response, list) else "stop",
+                response_id=f"chatcmpl-{len(self.prompts)}",
+            )
+            return response
+
+
+def openai_usage(prompt: int, completion: int, cached: int = 0) -> dict[str, Any]:
+    """CrewAI's OpenAI provider's usage dict for a ChatCompletion (``_extract_openai_token_usage``)."""
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "cached_prompt_tokens": cached,
+    }
+
+
+def anthropic_usage(inputs: int, outputs: int, cache_read: int, cache_write: int) -> dict[str, Any]:
+    """CrewAI's Anthropic provider's usage dict (``_extract_anthropic_token_usage``): the cache
+    counts are folded into ``input_tokens`` and repeated under CrewAI's own names."""
+    billed = inputs + cache_read + cache_write
+    return {
+        "input_tokens": billed,
+        "output_tokens": outputs,
+        "total_tokens": billed + outputs,
+        "cached_prompt_tokens": cache_read,
+        "cache_creation_tokens": cache_write,
+    }
+
+
+NO_USAGE: dict[str, Any] = {"total_tokens": 0}  # what CrewAI's providers report for a response without usage
 
 
 class CallThenAnswerLLM(ScriptedLLM):

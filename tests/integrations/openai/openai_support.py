@@ -4,12 +4,15 @@ hosted model (``tests.integrations._hosted_model``); the shared server helpers a
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import httpx2
 
 from tests.integrations._hosted_model import ScriptedModel
+
+_IDS = itertools.count(1)  # each body its own id, as the API gives (Thoth counts one id's usage once)
 
 
 def chat_tool_calls(*specs: tuple[str, dict[str, Any] | str, str]) -> dict[str, Any]:
@@ -32,7 +35,7 @@ def chat_text(text: str) -> dict[str, Any]:
 
 def _completion(message: dict[str, Any], finish_reason: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-test",
+        "id": f"chatcmpl-{next(_IDS)}",
         "object": "chat.completion",
         "created": 0,
         "model": "gpt-4o",
@@ -72,7 +75,7 @@ def response_text(text: str) -> dict[str, Any]:
 
 def _response(output: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": "resp_test",
+        "id": f"resp_{next(_IDS)}",
         "object": "response",
         "created_at": 0,
         "model": "gpt-4o",
@@ -87,7 +90,8 @@ def _response(output: list[dict[str, Any]]) -> dict[str, Any]:
 def chat_stream(*specs: tuple[str, str, str], cut: bool = False) -> list[dict[str, Any]]:
     """The chunks of a streamed chat.completion asking for these tool calls (name, JSON arguments,
     call id), the arguments split over two deltas; ``cut`` ends the stream mid-arguments."""
-    chunks = [_chunk({"role": "assistant", "content": None})]
+    stream_id = f"chatcmpl-{next(_IDS)}"  # every chunk of one stream carries its completion's id
+    chunks = [_chunk({"role": "assistant", "content": None}, stream_id=stream_id)]
     for index, (name, args, call_id) in enumerate(specs):
         half = len(args) // 2
         head = {
@@ -96,18 +100,30 @@ def chat_stream(*specs: tuple[str, str, str], cut: bool = False) -> list[dict[st
             "type": "function",
             "function": {"name": name, "arguments": ""},
         }
-        chunks.append(_chunk({"tool_calls": [head]}))
-        chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": args[:half]}}]}))
+        chunks.append(_chunk({"tool_calls": [head]}, stream_id=stream_id))
+        chunks.append(
+            _chunk(
+                {"tool_calls": [{"index": index, "function": {"arguments": args[:half]}}]},
+                stream_id=stream_id,
+            )
+        )
         if not cut:
-            chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": args[half:]}}]}))
+            chunks.append(
+                _chunk(
+                    {"tool_calls": [{"index": index, "function": {"arguments": args[half:]}}]},
+                    stream_id=stream_id,
+                )
+            )
     if not cut:
-        chunks.append(_chunk({}, "tool_calls"))
+        chunks.append(_chunk({}, "tool_calls", stream_id=stream_id))
     return chunks
 
 
-def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+def _chunk(
+    delta: dict[str, Any], finish_reason: str | None = None, stream_id: str = "chatcmpl-test"
+) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-test",
+        "id": stream_id,
         "object": "chat.completion.chunk",
         "created": 0,
         "model": "gpt-4o",

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from thoth.server import analytics
+from thoth.server import analytics, sessions
 from thoth.server.analytics import Scope
 from thoth.server.schemas import DECISION_ID_PATTERN
 from thoth.server.ui import report, views
@@ -63,7 +63,7 @@ class ActivityPages:
         agent = text_filter(request, "agent")
         decision = request.query_params.get("decision")
         decision = decision if decision in report.DECISIONS else None
-        rows, agents = await anyio.to_thread.run_sync(
+        rows, agents, scored = await anyio.to_thread.run_sync(
             partial(_sessions, self.console, scope, agent, decision)
         )
         return self.console.render(
@@ -71,6 +71,7 @@ class ActivityPages:
             visitor=who,
             current="sessions",
             rows=report.session_rows(rows),
+            anomalies=_anomaly_views(rows, scored),
             agents=agents,
             windows=report.WINDOWS,
             decisions=report.DECISIONS,
@@ -97,8 +98,20 @@ class ActivityPages:
         if not decisions and not events:
             return self.console.error(404, "No such session", _NO_SESSION, visitor=who)
         line = report.timeline(decisions, events, head, analytics.TIMELINE_LIMIT)
+        window = report.window_of(request.query_params.get("window"), "7d")
+        since = report.since_of(window, time.time())
+        scored = await anyio.to_thread.run_sync(
+            sessions.anomaly_of, self.console.engine, tenant, session_id, since
+        )
         return self.console.render(
-            "session.html", visitor=who, current="sessions", tenant=tenant, session_id=session_id, line=line
+            "session.html",
+            visitor=who,
+            current="sessions",
+            tenant=tenant,
+            session_id=session_id,
+            line=line,
+            anomaly=sessions.anomaly_view(scored),
+            window=window,
         )
 
     async def violations(self, request: Request) -> Response:
@@ -158,9 +171,20 @@ class ActivityPages:
 
 def _sessions(
     console: Console, scope: Scope, agent: str | None, decision: str | None
-) -> tuple[list[dict[str, object]], list[str]]:
+) -> tuple[list[dict[str, object]], list[str], dict[tuple[str, str], sessions.Scored]]:
+    """The listed sessions, the agents to filter by, and the window's behaviour scores (each
+    session against its agent's other sessions of the window, as GET /v1/sessions scores them)."""
     engine = console.engine
-    return analytics.session_summaries(engine, scope, agent, decision), analytics.agents_of(engine, scope)
+    listed = analytics.session_summaries(engine, scope, agent, decision)
+    scored = sessions.anomalies(engine, scope.tenants, scope.tenant, scope.since)
+    return listed, analytics.agents_of(engine, scope), scored
+
+
+def _anomaly_views(
+    rows: list[dict[str, object]], scored: dict[tuple[str, str], sessions.Scored]
+) -> dict[tuple[str, str], sessions.AnomalyView]:
+    keys = [(str(row["tenant_id"]), str(row["session_id"])) for row in rows]
+    return {key: sessions.anomaly_view(scored.get(key)) for key in keys}
 
 
 _NO_SESSION: Final = "There is no such session, or it belongs to a tenant this key may not see."
