@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -310,8 +311,10 @@ class LocalEnforcer:
         *,
         shadow: bool = False,
         decision_id: str | None = None,
+        trace_headers: Mapping[str, str] | None = None,
     ) -> EnforcementDecision:
-        """Decide one call. Never raises; any failure is a BLOCK with a reason code."""
+        """Decide one call. Never raises; any failure is a BLOCK with a reason code.
+        ``trace_headers``: sent with a request the enforcer must answer (see EnforcerClient)."""
         try:
             self._source.fetch_if_missing(wait=True)
             answer = self.answer(tool_name, session_id, tool_args)
@@ -321,7 +324,13 @@ class LocalEnforcer:
         if decision is not None:
             return decision
         remote = self._remote.check(
-            tool_name, session_id, tool_calls, tool_args, shadow=shadow, decision_id=decision_id
+            tool_name,
+            session_id,
+            tool_calls,
+            tool_args,
+            shadow=shadow,
+            decision_id=decision_id,
+            trace_headers=trace_headers,
         )
         return self._after_remote(tool_name, session_id, remote)
 
@@ -333,6 +342,7 @@ class LocalEnforcer:
         tool_args: dict[str, Any] | None = None,
         *,
         decision_id: str | None = None,
+        trace_headers: Mapping[str, str] | None = None,
     ) -> EnforcementDecision:
         """Async :meth:`check`: a local decision is a few microseconds of CPU, taken inline."""
         try:
@@ -343,7 +353,7 @@ class LocalEnforcer:
         if decision is not None:
             return decision
         remote = await self._remote.acheck(
-            tool_name, session_id, tool_calls, tool_args, decision_id=decision_id
+            tool_name, session_id, tool_calls, tool_args, decision_id=decision_id, trace_headers=trace_headers
         )
         return self._after_remote(tool_name, session_id, remote)
 

@@ -266,15 +266,29 @@ class _TracedEnforcer:
         if shadow:
             return cast("EnforcementDecision", self._inner.check(*args, shadow=True, **kwargs))
         with self._child(ENFORCE_SPAN, {"thoth.decision_mode": self._decision_mode}) as span:
-            decision = cast("EnforcementDecision", self._inner.check(*args, **kwargs))
+            headers = _trace_context()
+            decision = cast("EnforcementDecision", self._inner.check(*args, trace_headers=headers, **kwargs))
             span.set_attributes(decision_attributes(decision))
             return decision
 
     async def acheck(self, *args: Any, **kwargs: Any) -> EnforcementDecision:
         with self._child(ENFORCE_SPAN, {"thoth.decision_mode": self._decision_mode}) as span:
-            decision = cast("EnforcementDecision", await self._inner.acheck(*args, **kwargs))
+            headers = _trace_context()
+            decision = cast(
+                "EnforcementDecision", await self._inner.acheck(*args, trace_headers=headers, **kwargs)
+            )
             span.set_attributes(decision_attributes(decision))
             return decision
+
+
+def _trace_context() -> dict[str, str]:
+    """The current (``thoth.enforce``) span's W3C trace context, as request headers: the
+    enforcer's span of the request (``thoth serve --otel``) continues the agent's trace."""
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
 
 
 def _hold_attributes(outcome: HoldOutcome) -> Attributes:

@@ -162,6 +162,13 @@ def _parser() -> argparse.ArgumentParser:
         "also THOTH_SERVER_AUTH_FAILURE_LIMIT",
     )
     serve.add_argument(
+        "--otel",
+        action="store_true",
+        help="OpenTelemetry spans (thoth.enforce, thoth.ingest) and metrics (decisions, their "
+        "duration, events) on the global providers: run under `opentelemetry-instrument` to export "
+        "them; needs thoth-sdk[otel]; also THOTH_SERVER_OTEL=on",
+    )
+    serve.add_argument(
         "--no-redact-events",
         dest="redact_events",
         action="store_false",
@@ -390,6 +397,7 @@ def _serve(args: argparse.Namespace) -> int:
         redact_events=args.redact_events,
         auth_failure_limit=args.auth_failure_limit,
         public_url=args.public_url,
+        otel=args.otel,
         slack={
             "webhook_url": args.slack_webhook_url,
             "bot_token_file": args.slack_bot_token_file,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -112,14 +113,18 @@ class EnforcerClient:
         *,
         shadow: bool = False,
         decision_id: str | None = None,
+        trace_headers: Mapping[str, str] | None = None,
     ) -> EnforcementDecision:
         """Ask for a decision. Never raises; any failure is a BLOCK with a reason code.
         ``shadow``: observe mode's background check (the call already ran; logged as such).
-        ``decision_id``: the call's id, which the decision is to be known by."""
+        ``decision_id``: the call's id, which the decision is to be known by.
+        ``trace_headers``: the W3C trace context of the ``thoth.enforce`` span (otel), so the
+        enforcer's span of the request is its child."""
         deadline = self._deadline()
         try:
             body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.sync_client
+            headers = _HEADERS if not trace_headers else {**_HEADERS, **trace_headers}
 
             def attempt() -> EnforcementDecision | _failures.Failure:
                 try:
@@ -127,7 +132,7 @@ class EnforcerClient:
                         ENFORCE.method,
                         ENFORCE.path,
                         json=body,
-                        headers=_HEADERS,
+                        headers=headers,
                         timeout=self._timeout(deadline),
                     )
                     return _read(response)
@@ -147,12 +152,14 @@ class EnforcerClient:
         tool_args: dict[str, Any] | None = None,
         *,
         decision_id: str | None = None,
+        trace_headers: Mapping[str, str] | None = None,
     ) -> EnforcementDecision:
         """Async :meth:`check`: never blocks the event loop, never raises (except cancellation)."""
         deadline = self._deadline()
         try:
             body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.async_client()
+            headers = _HEADERS if not trace_headers else {**_HEADERS, **trace_headers}
 
             async def attempt() -> EnforcementDecision | _failures.Failure:
                 try:
@@ -160,7 +167,7 @@ class EnforcerClient:
                         ENFORCE.method,
                         ENFORCE.path,
                         json=body,
-                        headers=_HEADERS,
+                        headers=headers,
                         timeout=self._timeout(deadline),
                     )
                     return _read(response)

@@ -50,6 +50,7 @@ from thoth.server.schemas import (
 from thoth.server.service import Enforcer
 from thoth.server.slack import endpoint as slack_endpoint
 from thoth.server.slack.endpoint import SlackActions
+from thoth.server.telemetry import ENFORCE_SPAN, INGEST_SPAN, Telemetry
 from thoth.server.ui.console import Console
 from thoth.server.ui.headers import ConsoleHeaders
 from thoth.server.writer import StoreUnavailable, WriterClosed
@@ -131,6 +132,10 @@ class _Api:
         self.enforcer = enforcer
         self.config = enforcer.config
         self.limiter = limiter
+        config = self.config
+        self.telemetry = (  # None: off, and opentelemetry never imported
+            Telemetry(config.otel_tracer_provider, config.otel_meter_provider) if config.otel else None
+        )
 
     def principal(self, request: Request, *, ingest: bool = False) -> Principal:
         """The caller's key, or 401; 429 for a client locked out by its refused keys (_limiter),
@@ -169,13 +174,22 @@ class _Api:
         return b"".join(chunks)
 
     async def enforce(self, request: Request) -> Response:
+        telemetry = self.telemetry
+        if telemetry is None:
+            return JSONResponse((await self._decide(request))[1])
+        with telemetry.span(ENFORCE_SPAN, request.headers) as span:
+            tool_name, answer = await self._decide(request)
+            telemetry.decided(span, tool_name, answer)
+        return JSONResponse(answer)
+
+    async def _decide(self, request: Request) -> tuple[str, dict[str, Any]]:
         principal = self.principal(request)
         raw = _parse_json(await self.body(request))
         body = _validate(ENFORCE_REQUEST.validate_python, raw)
         _check_finite(body.tool_args, "tool_args")
         _check_finite(body.model_extra, "body")
         _extensions(raw, ENFORCE_FIELDS, "body")
-        return JSONResponse(await self.enforcer.decide(principal, body))
+        return body.tool_name, await self.enforcer.decide(principal, body)
 
     async def explain(self, request: Request) -> Response:
         principal = self.principal(request)
@@ -247,6 +261,15 @@ class _Api:
         return JSONResponse(page)
 
     async def ingest_events(self, request: Request) -> Response:
+        telemetry = self.telemetry
+        if telemetry is None:
+            return JSONResponse((await self._ingest(request))[1])
+        with telemetry.span(INGEST_SPAN, request.headers) as span:
+            received, result = await self._ingest(request)
+            telemetry.ingested(span, received, result)
+        return JSONResponse(result)
+
+    async def _ingest(self, request: Request) -> tuple[int, dict[str, Any]]:
         principal = self.principal(request, ingest=True)
         raw = _parse_json(await self.body(request))
         if not isinstance(raw, list) or not raw:
@@ -263,7 +286,7 @@ class _Api:
             _check_finite(event.get("metadata"), f"{where}.metadata")
             if not EVENT_FIELDS.issuperset(event):  # cheap when there are none
                 _check_finite(_extensions(event, EVENT_FIELDS, where), where)
-        return JSONResponse(await self.enforcer.ingest(principal, raw))
+        return len(raw), await self.enforcer.ingest(principal, raw)
 
     async def list_events(self, request: Request) -> Response:
         principal = self.principal(request)

@@ -7,7 +7,7 @@ import os
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -54,6 +54,10 @@ class ServerConfig:
     public_url: str | None = None
     # new holds posted to Slack with Approve / Deny buttons (POST /integrations/slack/actions)
     slack: SlackConfig | None = None
+    # OpenTelemetry spans and metrics (thoth.server.telemetry); the providers: the global ones
+    otel: bool = False
+    otel_tracer_provider: Any = attrs.field(default=None, repr=False)
+    otel_meter_provider: Any = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -114,6 +118,7 @@ def build_config(
     auth_failure_limit: int | None = None,
     public_url: str | None = None,
     slack: Mapping[str, str | None] | None = None,
+    otel: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """The config from command-line values, falling back to THOTH_SERVER_* variables.
@@ -156,6 +161,7 @@ def build_config(
         auth_failure_limit=auth_failure_limit
         if auth_failure_limit is not None
         else _int_env(env, "THOTH_SERVER_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT),
+        otel=otel if otel else _bool_env(env, "THOTH_SERVER_OTEL", default=False),
     )
 
 

@@ -62,6 +62,7 @@ def serve_command(
     auth_failure_limit: int | None = None,
     public_url: str | None = None,
     slack: Mapping[str, str | None] | None = None,
+    otel: bool = False,
 ) -> int:
     """``thoth serve``: 2 when the configuration is refused (no key, bad policy), else 0."""
     if insecure_dev and not is_loopback(host):
@@ -89,6 +90,7 @@ def serve_command(
             auth_failure_limit=auth_failure_limit,
             public_url=public_url,
             slack=slack,
+            otel=otel,
         )
     except PolicyError as exc:
         print(f"thoth serve: invalid policy: {exc}", file=sys.stderr)

@@ -64,7 +64,7 @@ def window_seconds(window: str) -> int | None:
 
 
 @attrs.frozen
-class SessionRecord:
+class SessionRows:
     """One session's decision rows, the oldest first, under the agent of its first call."""
 
     tenant_id: str
@@ -89,14 +89,14 @@ class SessionRecord:
 class Window:
     """The sessions of a window's newest rows, and whether the window held more rows."""
 
-    sessions: tuple[SessionRecord, ...]
+    sessions: tuple[SessionRows, ...]
     rows_read: int
     truncated: bool
 
 
 @attrs.frozen
 class Scored:
-    record: SessionRecord
+    record: SessionRows
     anomaly: Anomaly
     baseline_truncated: bool
 
@@ -154,7 +154,7 @@ def session_tenants(
         return [str(row[0]) for row in conn.execute(query)]
 
 
-def read_session(engine: Engine, tenant: str, session: str) -> SessionRecord | None:
+def read_session(engine: Engine, tenant: str, session: str) -> SessionRows | None:
     """One session's decisions, whole (the oldest SESSION_ROWS_LIMIT)."""
     query = (
         sa.select(*_COLUMNS)
@@ -178,7 +178,7 @@ def _rows(result: Iterable[Any]) -> list[DecisionRow]:
 # -- grouping and scoring (pure) -------------------------------------------------------------------
 
 
-def group(rows: Iterable[DecisionRow]) -> tuple[SessionRecord, ...]:
+def group(rows: Iterable[DecisionRow]) -> tuple[SessionRows, ...]:
     """Rows (in any order) as sessions, each the oldest call first; sessions by tenant and id."""
     by_session: dict[tuple[str, str], list[DecisionRow]] = {}
     for row in rows:
@@ -186,13 +186,13 @@ def group(rows: Iterable[DecisionRow]) -> tuple[SessionRecord, ...]:
     records = []
     for (tenant, session), found in sorted(by_session.items()):
         ordered = tuple(sorted(found, key=lambda row: (row.created_at, row.id)))
-        records.append(SessionRecord(tenant, session, ordered[0].agent_id, ordered))
+        records.append(SessionRows(tenant, session, ordered[0].agent_id, ordered))
     return tuple(records)
 
 
-def score(records: Sequence[SessionRecord], truncated: bool) -> list[Scored]:
+def score(records: Sequence[SessionRows], truncated: bool) -> list[Scored]:
     """Every session scored against its agent's (same tenant, same agent) other sessions."""
-    by_agent: dict[tuple[str, str], list[SessionRecord]] = {}
+    by_agent: dict[tuple[str, str], list[SessionRows]] = {}
     for record in records:
         by_agent.setdefault((record.tenant_id, record.agent_id), []).append(record)
     scored: list[Scored] = []
@@ -202,7 +202,7 @@ def score(records: Sequence[SessionRecord], truncated: bool) -> list[Scored]:
     return scored
 
 
-def score_one(session: SessionRecord, baseline: Window) -> Scored:
+def score_one(session: SessionRows, baseline: Window) -> Scored:
     """``session`` (read whole) against the other sessions of its agent in ``baseline``."""
     others = [r for r in baseline.sessions if r.key != session.key and r.agent_id == session.agent_id]
     scored = score([session, *others], baseline.truncated)
