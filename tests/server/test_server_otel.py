@@ -53,7 +53,9 @@ class Otel:
 
 
 @pytest.fixture
-def otel() -> Otel:
+def otel(monkeypatch: pytest.MonkeyPatch) -> Otel:
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)  # .ci/run sets it (for CrewAI)
+    monkeypatch.delenv("THOTH_OTEL", raising=False)
     return Otel()
 
 
