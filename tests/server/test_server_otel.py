@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from thoth.policy import load_policy
 from thoth.server import ServerConfig, create_app
 from thoth.server.auth import KeySpec
 from thoth.server.config import build_config
@@ -59,11 +60,9 @@ def otel(monkeypatch: pytest.MonkeyPatch) -> Otel:
     return Otel()
 
 
-@pytest.fixture
-async def client(otel: Otel, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    from thoth.policy import load_policy
-
-    config = ServerConfig(
+def otel_config(otel: Otel, tmp_path: Path) -> ServerConfig:
+    """An enforcer on a fresh SQLite store with --otel on the test's own providers."""
+    return ServerConfig(
         db_url=f"sqlite:///{tmp_path / 'thoth.db'}",
         api_keys=(KeySpec.parse(f"{TENANT}:{KEY}"),),
         policy=load_policy(POLICY_TEXT, "policy.yaml"),
@@ -71,6 +70,11 @@ async def client(otel: Otel, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
         otel_tracer_provider=otel.tracer_provider,
         otel_meter_provider=otel.meter_provider,
     )
+
+
+@pytest.fixture
+async def client(otel: Otel, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    config = otel_config(otel, tmp_path)
     app = create_app(config)
     enforcer = app.state.enforcer
     enforcer.open()  # what the lifespan does
@@ -194,16 +198,8 @@ def test_an_agents_trace_continues_into_the_enforcer(otel: Otel, tmp_path: Path)
 
     import thoth
     from tests.conftest import free_port
-    from thoth.policy import load_policy
 
-    config = ServerConfig(
-        db_url=f"sqlite:///{tmp_path / 'thoth.db'}",
-        api_keys=(KeySpec.parse(f"{TENANT}:{KEY}"),),
-        policy=load_policy(POLICY_TEXT, "policy.yaml"),
-        otel=True,
-        otel_tracer_provider=otel.tracer_provider,
-        otel_meter_provider=otel.meter_provider,
-    )
+    config = otel_config(otel, tmp_path)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="error")
