@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["RecentIds", "Usage", "langchain_usage", "usage_of", "usage_of_fields"]
+__all__ = ["RecentIds", "Usage", "langchain_usage", "metadata_tokens", "usage_of", "usage_of_fields"]
 
 RECENT_RESPONSE_IDS = 1_024  # the response ids a tracer remembers, against counting one twice
 
@@ -82,6 +82,16 @@ class RecentIds:
             if len(self._ids) > self._limit:
                 del self._ids[next(iter(self._ids))]
             return True
+
+
+def metadata_tokens(metadata: Mapping[str, Any]) -> int:
+    """The tokens an LLM_INVOCATION event's metadata (what ``Usage.metadata`` writes) reports:
+    ``total_tokens``, else input plus output; a count that is not a non-negative int is 0. The
+    enforcer's token limits read events with it (thoth.server.store.reported_tokens)."""
+    total = _count(metadata, "total_tokens")
+    if total is None:
+        total = (_count(metadata, "input_tokens") or 0) + (_count(metadata, "output_tokens") or 0)
+    return total
 
 
 def _get(obj: Any, name: str) -> Any:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
+from thoth._usage import metadata_tokens
 from thoth.policy.session import Fact, SessionRecord, utc_day
 from thoth.server.chain import UNHASHED_FIELDS, ChainHead, Link, canonical_json, check_link, link_of
 from thoth.server.redaction import scrub_event
@@ -418,17 +419,8 @@ def reported_tokens(event: Mapping[str, Any]) -> int:
     metadata = event.get("metadata")
     if not isinstance(metadata, Mapping):
         return 0
-    total = _count(metadata.get("total_tokens"))
-    if total is None:
-        parts = [_count(metadata.get(key)) for key in ("input_tokens", "output_tokens")]
-        total = sum(part or 0 for part in parts)
+    total = metadata_tokens(metadata)
     return total if total <= _MAX_TOKENS_PER_EVENT else 0
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
 
 
 def stored_event(row: Mapping[str, Any]) -> dict[str, Any]:
