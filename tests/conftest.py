@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,22 @@ class ThothServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def llm_event(self, session: str, agent: str = "test-agent", **metadata: Any) -> dict[str, Any]:
+        """An LLM_INVOCATION event as the SDK sends it, with ``metadata`` (token counts) beside the
+        model (unchained: the server takes those too)."""
+        return {
+            "event_id": str(uuid.uuid4()),
+            "tenant_id": self.tenant_id,
+            "agent_id": agent,
+            "session_id": session,
+            "user_id": "tester",
+            "source_type": "agent_llm_invocation",
+            "event_type": "LLM_INVOCATION",
+            "content": "",
+            "metadata": {"model": "gpt-test", **metadata},
+            "occurred_at": "2026-12-07T10:00:00.000000Z",
+        }
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(

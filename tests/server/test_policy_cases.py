@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ThothServer
+from thoth.policy import PolicyError
 from thoth.server import load_policy
 from thoth.server.policy_cases import run_cases
 
@@ -84,3 +85,61 @@ def test_policy_test_reads_every_context_key_of_the_request(key: str) -> None:
     cases = {"cases": [{"request": {"tool_name": "t", "approved_scope": ["t"], key: "x"}, "expect": "BLOCK"}]}
     [result] = run_cases(load_policy(text, "policy.yaml"), json.dumps(cases), "cases.yaml")
     assert result.passed, result.detail
+
+
+TOKEN_BUDGETS = """\
+rules:
+  - {id: session-tokens, limit: {tokens_per_session: 1000}, decision: STEP_UP}
+  - {id: daily-tokens, limit: {tokens_per_agent_per_day: 2500}, decision: BLOCK}
+"""
+
+
+def test_policy_test_decides_token_budgets_as_the_server_does_from_recorded_events(
+    make_thoth_server: Callable[..., ThothServer],
+) -> None:
+    server = make_thoth_server(policy_text=TOKEN_BUDGETS)
+    agent = f"spender-{uuid.uuid4().hex[:8]}"
+    # (tokens the session's events report, in order) -> the state both must decide from
+    spends = [[], [999], [600, 400], [400], [101]]  # the agent reaches 2500 today in the last
+    cases, decisions = [], []
+    day = 0
+    for spent in spends:
+        session = str(uuid.uuid4())
+        events = [server.llm_event(session, agent, total_tokens=tokens) for tokens in spent]
+        if events:
+            with server.client() as client:
+                assert client.post("/v1/events/batch", json=events).json()["accepted"] == len(events)
+        day += sum(spent)
+        request = {"tool_name": "read_file", "approved_scope": ["read_file"], "enforcement_mode": "step_up"}
+        answer = server.enforce(**request, agent_id=agent, session_id=session, tenant_id=server.tenant_id)
+        decisions.append(answer["decision"])
+        cases.append(
+            {
+                "request": request,
+                "session_tokens": sum(spent),
+                "agent_tokens_today": day,
+                "expect": answer["decision"],
+            }
+        )
+    assert decisions == ["ALLOW", "ALLOW", "STEP_UP", "ALLOW", "BLOCK"]
+    results = run_cases(load_policy(TOKEN_BUDGETS, "policy.yaml"), json.dumps({"cases": cases}), "cases.yaml")
+    assert [r.detail for r in results if not r.passed] == []
+    assert len(results) == len(spends)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ({"session_token": 5}, "unknown key 'session_token'"),
+        ({"session_tokens": -1}, "session_tokens is a whole number of tokens"),
+        ({"session_tokens": "lots"}, "session_tokens is a whole number of tokens"),
+        ({"agent_tokens_today": True}, "agent_tokens_today is a whole number of tokens"),
+        ({"agent_tokens_today": 1.5}, "agent_tokens_today is a whole number of tokens"),
+    ],
+)
+def test_a_case_with_a_misspelt_key_or_a_bad_token_count_is_refused(
+    case: dict[str, Any], message: str
+) -> None:
+    text = json.dumps({"cases": [{"name": "c", "request": {"tool_name": "t"}, "expect": "ALLOW", **case}]})
+    with pytest.raises(PolicyError, match=message):
+        run_cases(load_policy(TOKEN_BUDGETS, "policy.yaml"), text, "cases.yaml")

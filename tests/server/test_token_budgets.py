@@ -26,24 +26,6 @@ rules:
 SCOPE = ["read_file"]
 
 
-def llm_event(
-    server: ThothServer, session: str, agent: str = "test-agent", **metadata: Any
-) -> dict[str, Any]:
-    """An LLM_INVOCATION event as the SDK sends it (unchained: the server takes those too)."""
-    return {
-        "event_id": str(uuid.uuid4()),
-        "tenant_id": server.tenant_id,
-        "agent_id": agent,
-        "session_id": session,
-        "user_id": "tester",
-        "source_type": "agent_llm_invocation",
-        "event_type": "LLM_INVOCATION",
-        "content": "",
-        "metadata": {"model": "gpt-test", **metadata},
-        "occurred_at": "2026-12-07T10:00:00.000000Z",
-    }
-
-
 def send(server: ThothServer, events: list[dict[str, Any]]) -> dict[str, Any]:
     with server.client() as client:
         response = client.post("/v1/events/batch", json=events)
@@ -81,21 +63,19 @@ def test_a_session_at_its_budget_steps_up_and_a_resent_event_counts_once(
 ) -> None:
     server = make_thoth_server(BUDGETS)
     session = f"tok-{uuid.uuid4()}"
-    first = llm_event(server, session, input_tokens=400, output_tokens=199, total_tokens=599)
+    first = server.llm_event(session, input_tokens=400, output_tokens=199, total_tokens=599)
     assert send(server, [first])["accepted"] == 1
     assert decide(server, session) == ("ALLOW", "IN_SCOPE")
     assert send(server, [first])["duplicates"] == 1  # a retry of the same batch: not counted again
     assert decide(server, session) == ("ALLOW", "IN_SCOPE")
     # no total: input plus output; unreadable counts are stored but count nothing
-    unreadable = llm_event(server, session, total_tokens="many", input_tokens=-5, output_tokens=True)
+    unreadable = server.llm_event(session, total_tokens="many", input_tokens=-5, output_tokens=True)
     assert (
-        send(server, [llm_event(server, session, input_tokens=300, output_tokens=100), unreadable])[
-            "accepted"
-        ]
+        send(server, [server.llm_event(session, input_tokens=300, output_tokens=100), unreadable])["accepted"]
         == 2
     )
     assert decide(server, session) == ("ALLOW", "IN_SCOPE")  # 999 of 1000
-    send(server, [llm_event(server, session, total_tokens=1)])
+    send(server, [server.llm_event(session, total_tokens=1)])
     assert decide(server, session) == ("STEP_UP", "TOKEN_BUDGET")
     assert decide(server, f"tok-{uuid.uuid4()}") == ("ALLOW", "IN_SCOPE")  # another session's budget
 
@@ -106,10 +86,10 @@ def test_an_agents_daily_budget_spans_its_sessions_and_replicas(tmp_path: Path, 
     try:
         sessions = [f"day-{uuid.uuid4()}" for _ in range(3)]
         for session in sessions:  # 3 x 800: under each session's 1000, 2400 of the day's 2500
-            send(a, [llm_event(a, session, agent="spender", total_tokens=800)])
-        send(a, [llm_event(a, f"day-{uuid.uuid4()}", agent="frugal", total_tokens=900)])
+            send(a, [a.llm_event(session, agent="spender", total_tokens=800)])
+        send(a, [a.llm_event(f"day-{uuid.uuid4()}", agent="frugal", total_tokens=900)])
         assert decide(b, sessions[0], agent="spender") == ("ALLOW", "IN_SCOPE")
-        send(b, [llm_event(b, sessions[1], agent="spender", total_tokens=100)])
+        send(b, [b.llm_event(sessions[1], agent="spender", total_tokens=100)])
         fresh = f"day-{uuid.uuid4()}"
         assert decide(a, fresh, agent="spender") == ("BLOCK", "TOKEN_BUDGET")  # 2500 today, any session
         assert decide(a, fresh, agent="frugal") == ("ALLOW", "IN_SCOPE")
@@ -178,13 +158,13 @@ def test_replay_re_decides_a_candidate_token_budget_from_the_recorded_events(
     server = make_thoth_server(None)
     s1, s2 = f"rp-{uuid.uuid4()}", f"rp-{uuid.uuid4()}"
     assert decide(server, s1) == ("ALLOW", "IN_SCOPE")  # before any spend: unchanged
-    send(server, [llm_event(server, s1, total_tokens=1000)])
+    send(server, [server.llm_event(s1, total_tokens=1000)])
     assert decide(server, s1) == ("ALLOW", "IN_SCOPE")  # flips: s1 is at its 1000
-    send(server, [llm_event(server, s2, total_tokens=900)])
+    send(server, [server.llm_event(s2, total_tokens=900)])
     assert decide(server, s2) == ("ALLOW", "IN_SCOPE")  # unchanged: 900, and 1900 today
     send(
         server,
-        [llm_event(server, s2, total_tokens=600), llm_event(server, s2, agent="other", total_tokens=5)],
+        [server.llm_event(s2, total_tokens=600), server.llm_event(s2, agent="other", total_tokens=5)],
     )
     assert decide(server, s2) == ("ALLOW", "IN_SCOPE")  # flips: 1505 in s2, 2500 today
     candidate = tmp_path / "candidate.yaml"
