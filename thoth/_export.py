@@ -40,7 +40,8 @@ CSV_COLUMNS: Final = (
 #: chain statuses that say the session's record was not kept whole
 BROKEN: Final = frozenset({"gap", "mismatch", "fork"})
 _RELATIVE: Final = re.compile(r"(\d{1,6})([smhd])")
-_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: seconds of an age's unit: 90m, 24h, 7d (also GET /v1/sessions' window, thoth.server.sessions)
+UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,7 +52,7 @@ def parse_moment(text: str, now: dt.datetime) -> str:
     text = text.strip()
     if relative := _RELATIVE.fullmatch(text):
         amount, unit = int(relative.group(1)), relative.group(2)
-        moment = now - dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
+        moment = now - dt.timedelta(seconds=amount * UNIT_SECONDS[unit])
     else:
         try:
             moment = dt.datetime.fromisoformat(text)

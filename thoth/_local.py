@@ -252,7 +252,7 @@ class BundleSource:
         with self._lock:
             self._record(tenant, session_id).spent(tokens)
             key = (tenant, agent, day)
-            if key not in self._agent_tokens:  # a new day: yesterday's counts are of no use
+            if key not in self._agent_tokens:  # a new agent or a new day: drop other days' counts
                 self._agent_tokens = {k: v for k, v in self._agent_tokens.items() if k[2] == day}
             self._agent_tokens[key] = self._agent_tokens.get(key, 0) + tokens
 

@@ -1076,23 +1076,24 @@ def _json_document(response: Any) -> dict[str, Any]:
 
 
 def _print_json(document: Any) -> None:
+    """``document`` as JSON in ASCII: what an agent named (a C1 control, a bidi override) is
+    escaped, as JSON escapes C0 controls, so it cannot act on the terminal."""
     import json
 
-    print(json.dumps(document, indent=2, ensure_ascii=False))
+    print(json.dumps(document, indent=2))
 
 
 _SESSION_HEADER: Final = f"{'SCORE':7}  {'LAST ACTIVE':20}  {'CALLS':>5}  {'AGENT':20}  SESSION  REASONS"
 
 
 def _score_text(anomaly: Any) -> str:
-    score = anomaly.get("score") if isinstance(anomaly, dict) else None
+    score = _object(anomaly).get("score")
     return f"{score:.4f}" if isinstance(score, int | float) else "-"
 
 
 def _anomaly_summary(anomaly: Any) -> str:
     """The first reason (and how many more), or why there is no score."""
-    if not isinstance(anomaly, dict):
-        return ""
+    anomaly = _object(anomaly)
     if anomaly.get("status") == "insufficient_baseline":
         return f"insufficient baseline ({anomaly.get('baseline_sessions')} other sessions)"
     reasons = [r for r in anomaly.get("reasons") or [] if isinstance(r, dict)]
@@ -1123,9 +1124,9 @@ def _seconds_time(value: object) -> str:
 
 
 def _session_report(session: dict[str, Any]) -> list[str]:
-    decisions = session.get("decisions") if isinstance(session.get("decisions"), dict) else {}
-    counts = ", ".join(f"{_escaped(str(name))} {n}" for name, n in (decisions or {}).items() if n)
-    anomaly = session.get("anomaly") if isinstance(session.get("anomaly"), dict) else {}
+    decisions = _object(session.get("decisions"))
+    counts = ", ".join(f"{_escaped(str(name))} {n}" for name, n in decisions.items() if n)
+    anomaly = _object(session.get("anomaly"))
     lines = [
         f"session   {_escaped(str(session.get('session_id', '')))}",
         f"tenant    {_escaped(str(session.get('tenant_id', '')))}",
@@ -1133,17 +1134,22 @@ def _session_report(session: dict[str, Any]) -> list[str]:
         f"calls     {session.get('calls')} ({counts or 'none'})",
         f"first     {_escaped(str(session.get('first_at', '')))}",
         f"last      {_escaped(str(session.get('last_at', '')))}",
-        f"score     {_score_text(anomaly)}  {_measured_against(anomaly or {})}",
+        f"score     {_score_text(anomaly)}  {_measured_against(anomaly)}",
     ]
-    reasons = [r for r in (anomaly or {}).get("reasons") or [] if isinstance(r, dict)]
+    reasons = [r for r in anomaly.get("reasons") or [] if isinstance(r, dict)]
     lines += [f"  - {_escaped(str(reason.get('message', '')))}" for reason in reasons]
     return lines
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the answer, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _measured_against(anomaly: dict[str, Any]) -> str:
     others = f"{anomaly.get('baseline_sessions')} other sessions of the agent"
     if anomaly.get("status") == "insufficient_baseline":
-        return f"insufficient baseline: {others} (5 needed)"
+        return f"insufficient baseline: {others}, too few to learn from"
     cut = "; the window was cut to its newest decisions" if anomaly.get("baseline_truncated") else ""
     signals = [f"{name} {anomaly.get(key)}" for name, key in _SIGNALS]
     return f"against {others} ({', '.join(signals)}){cut}"

@@ -51,6 +51,11 @@ def transport_for(config: ThothConfig) -> Transport:
     )
 
 
+def _enforce_headers(trace_headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    """An enforce request's headers: with the caller's trace context when it sent one."""
+    return {**_HEADERS, **trace_headers} if trace_headers else _HEADERS
+
+
 class EnforcerClient:
     """Policy decisions for one agent configuration (sync and async)."""
 
@@ -124,7 +129,7 @@ class EnforcerClient:
         try:
             body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.sync_client
-            headers = _HEADERS if not trace_headers else {**_HEADERS, **trace_headers}
+            headers = _enforce_headers(trace_headers)
 
             def attempt() -> EnforcementDecision | _failures.Failure:
                 try:
@@ -159,7 +164,7 @@ class EnforcerClient:
         try:
             body = self._body(tool_name, session_id, tool_calls, tool_args, decision_id)
             client = self._transport.async_client()
-            headers = _HEADERS if not trace_headers else {**_HEADERS, **trace_headers}
+            headers = _enforce_headers(trace_headers)
 
             async def attempt() -> EnforcementDecision | _failures.Failure:
                 try:

@@ -23,6 +23,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from thoth._export import UNIT_SECONDS
 from thoth.server import behaviour, store
 from thoth.server.behaviour import Anomaly, RecordedSession
 from thoth.server.holds import iso
@@ -37,7 +38,6 @@ WINDOW_PATTERN: Final = re.compile(r"[1-9][0-9]{0,2}[mhd]")
 DECISIONS: Final = ("ALLOW", "BLOCK", "STEP_UP", "MODIFY", "DEFER")
 Sort = Literal["recent", "anomaly"]
 SORTS: Final[tuple[Sort, ...]] = ("recent", "anomaly")
-_UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86_400}
 _decisions = store.decisions
 
 
@@ -60,7 +60,7 @@ def window_seconds(window: str) -> int | None:
     """Seconds of a window such as ``90m``, ``24h`` or ``7d``; None when it is not one."""
     if not WINDOW_PATTERN.fullmatch(window):
         return None
-    return int(window[:-1]) * _UNIT_SECONDS[window[-1]]
+    return int(window[:-1]) * UNIT_SECONDS[window[-1]]
 
 
 @attrs.frozen

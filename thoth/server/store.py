@@ -370,6 +370,10 @@ class PreparedEvent(NamedTuple):
     redacted: int  # values replaced before storing (thoth.server.redaction)
     tokens: int = 0  # LLM tokens an LLM_INVOCATION event reports (for token limits)
 
+    @property
+    def agent_id(self) -> str:
+        return self.row[3]  # _INSERT_COLUMNS: tenant_id, event_id, session_id, agent_id, ...
+
 
 def prepare_event(event: Mapping[str, Any], event_id: str, *, redact: bool = True) -> PreparedEvent:
     """``event_id`` is the event's id in its canonical form (``schemas.canonical_event_id``).
@@ -627,7 +631,7 @@ def ingest_events(
         redacted += event.redacted > 0
         if event.tokens:
             heads.session(session).spent(event.tokens)
-            agent = (event.tenant_id, event.row[3])
+            agent = (event.tenant_id, event.agent_id)
             spent[agent] = spent.get(agent, 0) + event.tokens
     for session, head in moved.items():  # once per session, not once per event
         heads.move_head(session, head)
